@@ -59,6 +59,7 @@ class DonorAgent(mesa.Agent):
         self.appeal = ladder.offer_appeal(self.fit, self.attitude, model.params.dprk)
         self._signal = donors.need_signal(profile, model.visible)
         self.n_waiting, self.n_pending, self.n_deferred, self.n_accepted = w, 0, 0, 0
+        self.seated = False  # True when a person decides this donor's offers (classroom role-play)
         self.refresh()
 
     def refresh(self) -> None:
@@ -74,7 +75,7 @@ class DonorAgent(mesa.Agent):
     def step(self) -> None:
         """Offer today or not (unasked, or because Pyongyang asked), then deliver accepted aid."""
         m, day = self.model, self.model.day
-        if self.n_waiting:
+        if self.n_waiting and not self.seated:
             waiting = np.flatnonzero(self.status == NOT_OFFERED)
             u_offer = m.streams.uniform(day, self.slots[0], waiting)
             p = donors.offer_probability(self.profile, day, at(self._signal, waiting), at(self.relation, waiting), at(self.hostility, waiting))
@@ -83,12 +84,25 @@ class DonorAgent(mesa.Agent):
         if self.n_accepted:
             self.today = donors.delivered_today(self.profile, self.size, self.accept_day, day)
 
-    def make_offer(self, idx: np.ndarray, fit: np.ndarray | float) -> None:
+    def seat(self) -> None:
+        """Hand this donor's offer decisions to a person: the model stops offering for it."""
+        self.seated = True
+
+    def offer_now(self, channel: str, content_fit: float, conditions: float, size: float) -> None:
+        """A seated donor's decision for today, applied in every world where it has not offered yet:
+        offer through `channel`, with the given content fit, conditions and size (share of the visible
+        damage). Call before `model.step()`; the DPRK answers by its usual rules."""
+        self.profile = self.profile.model_copy(update={"channel": channel, "conditions": conditions, "offer_size": size})
+        self.refresh()
+        waiting = np.flatnonzero(self.status == NOT_OFFERED)
+        self.make_offer(waiting, content_fit, day=self.model.day + 1)
+
+    def make_offer(self, idx: np.ndarray, fit: np.ndarray | float, day: int | None = None) -> None:
         """Put an offer on the table in worlds `idx`, with the given content fit."""
         if not len(idx):
             return
         self.status[idx] = PENDING
-        self.offer_day[idx] = self.model.day
+        self.offer_day[idx] = self.model.day if day is None else day
         self.fit[idx] = fit
         self.appeal[idx] = ladder.offer_appeal(self.fit[idx], self.attitude[idx], self.model.params.dprk)
         self.size[idx] = at(donors.offer_size(self.profile, self.model.visible), idx)

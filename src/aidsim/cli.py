@@ -69,23 +69,4 @@ def _run(cfg: DictConfig) -> None:
     print(f"results: {out}")
 
 
-@hydra.main(config_path=_CONF, config_name="validate", version_base="1.3")
-def _validate(cfg: DictConfig) -> None:
-    from aidsim import validate
-
-    folder = Path(cfg.episodes_dir) if cfg.episodes_dir else conf_dir() / "episode"
-    episodes = validate.load_episodes(folder)
-    df = validate.validate(episodes, replicates=int(cfg.replicates), seed=int(cfg.seed))
-    out = output_dir()
-    cols = ["episode", "donor", "observed", "predicted_mode", "p_observed"]
-    store.write_text(out / "validation.csv", df.to_csv(index=False))
-    store.write_json(out / "provenance.json", store.provenance(int(cfg.seed), episodes_dir=str(folder), replicates=int(cfg.replicates)))
-    with_pct = df[cols].assign(p_observed=df["p_observed"].map(lambda p: f"{p:.2f}"))
-    print(with_pct.to_string(index=False))
-    accuracy, brier = validate.headline(df)
-    print(f"results: {out}")
-    print(f"accuracy={accuracy:.3f} brier={brier:.3f}")
-
-
 run_main = guarded(_run, "aidsim")
-validate_main = guarded(_validate, "aidsim-validate")

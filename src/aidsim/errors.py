@@ -7,6 +7,7 @@ composition errors into that one line (exit code 2) and leaves tracebacks to `AI
 from __future__ import annotations
 
 import os
+import re
 import sys
 import types
 import typing
@@ -37,14 +38,18 @@ def _field_at(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[type[BaseMo
             return (owner if isinstance(owner, type) and issubclass(owner, BaseModel) else None), info
         while typing.get_origin(owner) in (types.UnionType, typing.Union):
             owner = next(a for a in typing.get_args(owner) if a is not type(None))
-    return None, info
+    return (owner if isinstance(owner, type) and issubclass(owner, BaseModel) else None), info
+
+
+def unknown_key(model: type[BaseModel], dotted: str) -> str:
+    """The one line for a key that the schema does not have."""
+    loc = tuple(dotted.split("."))
+    owner, _ = _field_at(model, loc[:-1])
+    keys = sorted(owner.model_fields) if owner else []
+    return f"{dotted}: unknown key" + (f"; allowed keys here: {', '.join(keys)}" if keys else "")
 
 
 def _allowed(model: type[BaseModel], loc: tuple[Any, ...], err: dict[str, Any]) -> str:
-    if err["type"] == "extra_forbidden":
-        owner, _ = _field_at(model, loc[:-1])
-        keys = sorted(owner.model_fields) if owner else []
-        return "unknown key; allowed keys here: " + ", ".join(keys) if keys else "unknown key"
     if err["type"] in ("literal_error", "enum"):
         return "allowed: " + err.get("ctx", {}).get("expected", "")
     _, info = _field_at(model, loc)
@@ -65,7 +70,9 @@ def describe(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> 
     err = errs[0]
     loc = tuple(err["loc"])
     key = prefix + ".".join(str(p) for p in loc) if loc else (prefix.rstrip(".") or "config")
-    if err["type"] == "missing":
+    if err["type"] == "extra_forbidden":
+        msg = unknown_key(model, ".".join(str(p) for p in loc))
+    elif err["type"] == "missing":
         msg = f"{key}: missing; it must be set"
     elif err["type"] == "value_error":
         msg = f"{key}: {err['msg'].removeprefix('Value error, ')}"
@@ -86,6 +93,11 @@ def _hydra_line(exc: Exception) -> str | None:
         name = (exc.missing_cfg_file or "").split("/")[-1]
         if group and options:
             return f"{group}={name}: unknown preset; available: {options}"
+    override = re.match(r"Could not override '([^']+)'", str(exc))
+    if override and "not in struct" in str(exc.__cause__ or exc):
+        from aidsim.params import Params
+
+        return unknown_key(Params, override.group(1))
     if isinstance(exc, (HydraException, OmegaConfBaseException)):
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
         cause = exc.__cause__
@@ -97,6 +109,19 @@ def _hydra_line(exc: Exception) -> str | None:
     return None
 
 
+class _QuietHydraStderr:
+    """Drops Hydra's extra "Error executing job with overrides" line; passes everything else."""
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return 0 if text.startswith("Error executing job with overrides") else self._stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def guarded(main: Callable[[], Any], prog: str) -> Callable[[], None]:
     """Wrap a Hydra entry point so that every input error ends as one line and exit code 2."""
 
@@ -104,6 +129,8 @@ def guarded(main: Callable[[], Any], prog: str) -> Callable[[], None]:
         debug = os.environ.get("AIDSIM_DEBUG") == "1"
         os.environ["HYDRA_FULL_ERROR"] = "1"  # let errors reach us instead of Hydra's multi-line report
         try:
+            if not debug:
+                sys.stderr = _QuietHydraStderr(sys.stderr)
             main()
         except ConfigError as exc:
             if debug:
@@ -116,5 +143,8 @@ def guarded(main: Callable[[], Any], prog: str) -> Callable[[], None]:
                 raise
             print(f"{prog}: error: {line}", file=sys.stderr)
             sys.exit(EXIT_BAD_INPUT)
+        finally:
+            if isinstance(sys.stderr, _QuietHydraStderr):
+                sys.stderr = sys.stderr._stream
 
     return run

@@ -10,13 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+import hydra
 import pandas as pd
 import yaml
+from omegaconf import DictConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from aidsim import tables
-from aidsim.config import compose, to_params
-from aidsim.errors import ConfigError, describe
+from aidsim import store, tables
+from aidsim.cli import output_dir
+from aidsim.config import compose, conf_dir, to_params
+from aidsim.errors import ConfigError, describe, guarded
 from aidsim.model import AidModel
 from aidsim.params import DONORS
 
@@ -85,3 +88,22 @@ def validate(episodes: list[Episode], replicates: int, seed: int) -> pd.DataFram
 def headline(df: pd.DataFrame) -> tuple[float, float]:
     """(accuracy, mean multi-class Brier score) over all scored donors."""
     return float((df["predicted_mode"] == df["observed"]).mean()), float(df["brier"].mean())
+
+
+@hydra.main(config_path=str(conf_dir()), config_name="validate", version_base="1.3")
+def _validate(cfg: DictConfig) -> None:
+    folder = Path(cfg.episodes_dir) if cfg.episodes_dir else conf_dir() / "episode"
+    episodes = load_episodes(folder)
+    df = validate(episodes, replicates=int(cfg.replicates), seed=int(cfg.seed))
+    out = output_dir()
+    cols = ["episode", "donor", "observed", "predicted_mode", "p_observed"]
+    store.write_text(out / "validation.csv", df.to_csv(index=False))
+    store.write_json(out / "provenance.json", store.provenance(int(cfg.seed), episodes_dir=str(folder), replicates=int(cfg.replicates)))
+    with_pct = df[cols].assign(p_observed=df["p_observed"].map(lambda p: f"{p:.2f}"))
+    print(with_pct.to_string(index=False))
+    accuracy, brier = headline(df)
+    print(f"results: {out}")
+    print(f"accuracy={accuracy:.3f} brier={brier:.3f}")
+
+
+main = guarded(_validate, "aidsim-validate")
