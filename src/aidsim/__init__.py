@@ -1,0 +1,29 @@
+"""aidsim: an agent-based simulation of disaster-aid diplomacy toward a closed state.
+
+Library use:
+    from aidsim import load_params, AidModel
+    model = AidModel(load_params(["scenario=floods_2007"])).run()
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["AidModel", "load", "load_params"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy imports keep `import aidsim` cheap for console scripts that need only part of it.
+    if name == "AidModel":
+        from aidsim.model import AidModel
+
+        return AidModel
+    if name == "load_params":
+        from aidsim.config import load
+
+        return load
+    if name == "load":
+        from aidsim.results import load
+
+        return load
+    raise AttributeError(f"module 'aidsim' has no attribute {name!r}")
