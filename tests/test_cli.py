@@ -1,0 +1,108 @@
+"""The console scripts as a user meets them: outputs of a run, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def aidsim(*args: str, prog: str = "aidsim") -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / prog), *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    out = tmp_path_factory.mktemp("run")
+    proc = aidsim("replicates=300", f"hydra.run.dir={out}")
+    return out, proc
+
+
+def test_run_prints_the_donor_table_and_where_results_are(run_dir):
+    out, proc = run_dir
+    assert proc.returncode == 0, proc.stderr
+    for donor in ("russia", "china", "south_korea", "united_states", "un_agencies", "red_cross", "ngos"):
+        assert donor in proc.stdout
+    assert "accepted" in proc.stdout and "median domestic share" in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == f"results: {out}"
+    assert "Step" not in proc.stderr  # Mesa's per-step INFO logging is silenced
+
+
+def test_run_writes_the_results_folder(run_dir):
+    out, _ = run_dir
+    for name in ("responses.parquet", "runs.parquet", "summary.csv", "dispatch.md", "timeline.png", "config.yaml", "provenance.json"):
+        assert (out / name).is_file(), name
+    resp = pd.read_parquet(out / "responses.parquet")
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(resp) == 300 * 7 and len(runs) == 300
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["seed"] == 2024 and prov["packages"]["mesa"] == "3.5.1" and prov["git_commit"]
+    dispatch = (out / "dispatch.md").read_text()
+    assert "Day 0" in dispatch and "Seoul's Red Cross" in dispatch
+    assert not list(out.glob(".*.tmp"))  # no temporary files left behind
+
+
+def test_overrides_reach_the_model(tmp_path):
+    proc = aidsim("scenario=floods_2007", "replicates=200", "tension.inter_korean=0.3", f"hydra.run.dir={tmp_path}")
+    assert proc.returncode == 0, proc.stderr
+    cfg = (tmp_path / "config.yaml").read_text()
+    assert "inter_korean: 0.3" in cfg and "severity: 80.0" in cfg
+
+
+@pytest.mark.parametrize(
+    ("arg", "expected"),
+    [
+        ("flood.severity=abc", "flood.severity='abc'"),
+        ("flood.severity=-1", "flood.severity=-1"),
+        ("replicates=0", "replicates=0"),
+        ("tension.inter_koren=0.5", "tension.inter_koren: unknown key; allowed keys here: inter_korean, us_dprk"),
+        ("+tension.inter_koren=0.5", "tension.inter_koren: unknown key"),
+        ("scenario=nope", "scenario=nope: unknown preset; available: amnok_2024"),
+        ("actors.russia.channel=fax", "allowed: 'direct', 'red_cross', 'un' or 'ngo'"),
+    ],
+)
+def test_bad_input_gets_one_line_and_exit_2(tmp_path, arg, expected):
+    proc = aidsim(arg, f"hydra.run.dir={tmp_path}")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("aidsim: error: ") and expected in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "responses.parquet").exists()
+
+
+def test_validate_scores_the_shipped_episodes(tmp_path):
+    proc = aidsim("replicates=300", f"hydra.run.dir={tmp_path}", prog="aidsim-validate")
+    assert proc.returncode == 0, proc.stderr
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last.startswith("accuracy=") and " brier=" in last
+    accuracy = float(last.split()[0].split("=")[1])
+    assert accuracy >= 0.8
+    df = pd.read_csv(tmp_path / "validation.csv")
+    assert list(df.columns[:5]) == ["episode", "donor", "observed", "predicted_mode", "p_observed"]
+    assert set(df["episode"]) == {"amnok_2024", "floods_2007", "tumen_2016"}
+
+
+def test_validate_reads_episodes_from_any_folder(tmp_path):
+    eps = tmp_path / "eps"
+    eps.mkdir()
+    (eps / "what_if.yaml").write_text(
+        "name: detente_guess\ntitle: A guess\nscenario: detente\nobserved: {russia: deferred}\nsources: [classroom]\n"
+    )
+    proc = aidsim(f"episodes_dir={eps}", "replicates=100", f"hydra.run.dir={tmp_path / 'out'}", prog="aidsim-validate")
+    assert proc.returncode == 0, proc.stderr
+    assert "detente_guess" in proc.stdout
+
+
+def test_validate_names_the_file_and_field_of_a_malformed_episode(tmp_path):
+    (tmp_path / "bad.yaml").write_text("name: x\ntitle: y\nscenario: amnok_2024\nobserved: {russia: maybe}\nsources: [a]\n")
+    proc = aidsim(f"episodes_dir={tmp_path}", f"hydra.run.dir={tmp_path / 'out'}", prog="aidsim-validate")
+    assert proc.returncode == 2
+    line = proc.stderr.strip()
+    assert "bad.yaml" in line and "observed.russia='maybe'" in line and "\n" not in line

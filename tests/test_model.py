@@ -1,0 +1,216 @@
+"""The calibration targets of issue 2 for the default 2024 scenario, and the model's invariants.
+
+Each statistical claim uses 1,000 replicate worlds and the default seed (2024); thresholds are the
+issue's. A share estimated from 1,000 worlds has a standard error of at most 0.016.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aidsim import tables
+from aidsim.config import load
+from aidsim.ladder import Response
+from aidsim.model import AidModel
+from aidsim.params import DONORS
+from tests.conftest import run_scenario
+
+
+def donor_rows(resp: pd.DataFrame, donor: str) -> pd.DataFrame:
+    return resp[resp["donor"] == donor]
+
+
+def share(mask: pd.Series) -> float:
+    return float(np.mean(mask))
+
+
+def test_russia_offers_early_and_is_deferred_not_rejected(amnok):
+    _, resp, _ = amnok
+    r = donor_rows(resp, "russia")
+    assert share(r["offer_day"].fillna(999) <= 10) >= 0.80
+    assert share(r["response"] == "deferred") >= 0.80
+    assert share(r["response"] == "rejected") < 0.01
+
+
+def test_seoul_offers_early_and_meets_silence(amnok):
+    _, resp, _ = amnok
+    r = donor_rows(resp, "south_korea")
+    assert share(r["offer_day"].fillna(999) <= 10) >= 0.80
+    assert share(r["response"] == "ignored") >= 0.80
+    assert share(r["response"] == "accepted") <= 0.02
+
+
+def test_china_is_slow_and_never_rejected(amnok):
+    _, resp, _ = amnok
+    r = donor_rows(resp, "china")
+    assert share(r["offer_day"].fillna(999) <= 8) <= 0.30
+    assert share(r["response"] == "rejected") < 0.01
+
+
+@pytest.mark.parametrize("donor", ["un_agencies", "red_cross"])
+def test_international_bodies_are_not_accepted(amnok, donor):
+    _, resp, _ = amnok
+    assert share(donor_rows(resp, donor)["response"] != "accepted") >= 0.80
+
+
+def test_self_reliance_dominates(amnok):
+    _, _, runs = amnok
+    assert share(runs["any_accepted"]) <= 0.10
+    assert runs["domestic_share"].median() >= 0.9
+
+
+def test_allies_are_never_rebuffed(amnok):
+    """Fact 4: what allies offer is accepted or deferred, never ignored or rejected.
+
+    An offer made on the horizon's last day has had no time for an answer and counts as ignored
+    (no answer within the horizon); every earlier one has been answered.
+    """
+    model, resp, _ = amnok
+    allies = resp[resp["donor"].isin(["russia", "china"]) & (resp["response"] != "not_offered")]
+    answered = allies[allies["offer_day"] < model.params.horizon_days]
+    assert set(answered["response"].unique()) <= {"accepted", "deferred"}
+    assert answered["response_day"].notna().all()
+
+
+@pytest.mark.parametrize(
+    ("scenario", "observed"),
+    [
+        ("floods_2007", {"south_korea": "accepted", "united_states": "accepted", "china": "accepted", "un_agencies": "accepted"}),
+        (
+            "tumen_2016",
+            {
+                "un_agencies": "accepted",
+                "red_cross": "accepted",
+                "ngos": "accepted",
+                "china": "accepted",
+                "russia": "accepted",
+                "south_korea": "not_offered",
+            },
+        ),
+    ],
+)
+def test_calibration_episodes_reproduce_their_record(scenario, observed):
+    _, resp, _ = run_scenario(f"scenario={scenario}")
+    modes = tables.summary(resp)[list(tables.RESPONSES)].idxmax(axis=1)
+    matches = sum(modes[d] == o for d, o in observed.items())
+    assert matches / len(observed) >= 0.80, modes.to_dict()
+
+
+def _p(overrides: list[str], stat) -> float:
+    _, resp, runs = run_scenario(*overrides, "replicates=1000")
+    return stat(resp, runs)
+
+
+# Monotonicity on small grids. Neighbouring cells share random streams (common random numbers), so
+# a real reversal shows as a drop; 0.02 allows for the noise left in a 1,000-world share.
+TOL = 0.02
+
+
+def _assert_non_decreasing(values: list[float]) -> None:
+    assert all(b >= a - TOL for a, b in zip(values, values[1:], strict=False)), values
+
+
+def test_acceptance_does_not_fall_as_severity_rises():
+    stat = lambda resp, runs: runs["any_accepted"].mean()  # noqa: E731
+    _assert_non_decreasing([_p([f"flood.severity={s}"], stat) for s in (0.3, 1, 3, 10, 30, 100)])
+
+
+def test_seoul_acceptance_does_not_rise_with_tension():
+    stat = lambda resp, runs: (donor_rows(resp, "south_korea")["response"] == "accepted").mean()  # noqa: E731
+    values = [_p(["scenario=floods_2007", f"tension.inter_korean={t}"], stat) for t in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)]
+    _assert_non_decreasing(values[::-1])
+    assert values[0] > values[-1] + 0.3  # tension matters, not just "does not rise"
+
+
+def test_china_acceptance_given_offer_does_not_fall_with_relations():
+    def stat(resp, runs):
+        c = donor_rows(resp, "china")
+        offered = c[c["response"] != "not_offered"]
+        return (offered["response"] == "accepted").mean()
+
+    _assert_non_decreasing([_p(["flood.severity=10", f"relations.china={r}"], stat) for r in (0.1, 0.3, 0.5, 0.7, 0.9)])
+
+
+def test_replicate_is_independent_of_batch():
+    params = load([])
+    small = AidModel(params, replicates=50).run()
+    large = AidModel(params, replicates=1000).run()
+    a = tables.responses(small).query("replicate == 37").reset_index(drop=True)
+    b = tables.responses(large).query("replicate == 37").reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+    ra = tables.runs(small).query("replicate == 37").reset_index(drop=True)
+    rb = tables.runs(large).query("replicate == 37").reset_index(drop=True)
+    pd.testing.assert_frame_equal(ra, rb)
+
+
+def test_explicit_replicate_indices_match_a_full_batch():
+    params = load(["replicates=200"])
+    full = tables.runs(AidModel(params).run()).set_index("replicate")
+    some = tables.runs(AidModel(params, replicates=[199, 3, 77]).run()).set_index("replicate")
+    pd.testing.assert_frame_equal(some, full.loc[[199, 3, 77]])
+
+
+def test_same_seed_same_result_other_seed_other_result():
+    a = tables.runs(AidModel(load(["replicates=300"])).run())
+    b = tables.runs(AidModel(load(["replicates=300"])).run())
+    c = tables.runs(AidModel(load(["replicates=300", "seed=7"])).run())
+    pd.testing.assert_frame_equal(a, b)
+    assert not np.allclose(a["peak_unmet_need"], c["peak_unmet_need"])
+
+
+def test_need_is_conserved(amnok):
+    """Whatever the flood brings is either relieved (at home or from abroad) or still unmet."""
+    model, _, _ = amnok
+    d = model.dprk
+    np.testing.assert_allclose(d.domestic + d.foreign + d.unmet, d.need0, rtol=1e-9)
+    delivered = sum(a.delivered for a in model.donors)
+    np.testing.assert_allclose(delivered, d.foreign, rtol=1e-9, atol=1e-12)
+
+
+def test_tables_follow_the_documented_schema(amnok):
+    model, resp, runs = amnok
+    assert list(resp.columns[:8]) == [
+        "replicate", "donor", "offer_day", "response", "response_day", "first_response", "requested", "aid_delivered",
+    ]
+    assert len(resp) == model.worlds * len(DONORS)
+    assert set(resp["response"].unique()) <= set(tables.RESPONSES)
+    assert resp.loc[resp["response"] == "not_offered", "offer_day"].isna().all()
+    assert list(runs.columns) == [
+        "replicate", "seed", "any_accepted", "first_accept_day", "first_accept_donor",
+        "domestic_share", "peak_unmet_need", "deepest_rung",
+    ]
+    assert runs["first_accept_day"].isna().eq(~runs["any_accepted"]).all()
+    assert runs["deepest_rung"].between(0, 3).all()
+
+
+def test_scripted_event_moves_tension_on_its_day():
+    model = AidModel(load(["scenario=tumen_2016", "replicates=20"]))
+    before = model.tension["inter_korean"]
+    for _ in range(9):
+        model.step()
+    assert model.tension["inter_korean"] == before
+    model.step()
+    assert model.tension["inter_korean"] == pytest.approx(min(1.0, before + 0.1))
+    assert model.applied_events == [(10, "Nuclear test")]
+
+
+def test_a_seated_donor_offers_only_when_told():
+    model = AidModel(load(["replicates=50"]))
+    seoul = model.donor("south_korea")
+    seoul.seat()
+    for _ in range(10):
+        model.step()
+    assert (seoul.status == Response.NOT_OFFERED).all()
+    seoul.offer_now("ngo", content_fit=0.9, conditions=0.0, size=0.1)
+    model.step()
+    assert (seoul.offer_day == model.day).all()
+    model.step()
+    assert (seoul.status != Response.PENDING).all()
+
+
+def test_low_tension_and_big_need_open_the_door_to_seoul():
+    """Facts 2 and 5 together: a large flood in an engagement era gets Seoul's aid accepted."""
+    _, resp, _ = run_scenario("scenario=floods_2007")
+    assert share(donor_rows(resp, "south_korea")["response"] == "accepted") >= 0.6
