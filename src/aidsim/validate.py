@@ -61,7 +61,11 @@ def score_episode(ep: Episode, replicates: int, seed: int) -> pd.DataFrame:
     """Predicted response shares per donor for one episode, beside the observation."""
     params = to_params(compose([f"scenario={ep.scenario}", *ep.overrides, f"replicates={replicates}", f"seed={seed}"]))
     model = AidModel(params, record=False).run()
-    shares = tables.summary(tables.responses(model))[list(tables.RESPONSES)]
+    resp = tables.responses(model)
+    shares = tables.summary(resp)[list(tables.RESPONSES)]
+    g = resp.groupby("donor", observed=False)
+    asked = g["requested"].mean()
+    accept_day = resp[resp["response"] == "accepted"].groupby("donor", observed=False)["response_day"].median().astype("Float64").astype(float)
     rows = []
     for donor, observed in ep.observed.items():
         p = shares.loc[donor]
@@ -75,6 +79,8 @@ def score_episode(ep: Episode, replicates: int, seed: int) -> pd.DataFrame:
                 "p_observed": float(p[observed]),
                 "brier": float(brier),
                 **{f"p_{r}": float(p[r]) for r in tables.RESPONSES},
+                "p_requested": float(asked.loc[donor]),  # worlds in which the DPRK itself asked this donor
+                "median_accept_day": float(accept_day.get(donor, float("nan"))),
             }
         )
     return pd.DataFrame(rows)
@@ -90,6 +96,19 @@ def headline(df: pd.DataFrame) -> tuple[float, float]:
     return float((df["predicted_mode"] == df["observed"]).mean()), float(df["brier"].mean())
 
 
+def write_report(df: pd.DataFrame, episodes: list[Episode], cfg: DictConfig) -> Path:
+    """docs/validation.md (path: `report_path`) and its calibration figure beside it; returns the report's path."""
+    from aidsim import plots, report
+
+    path = Path(cfg.report_path)
+    figure = path.with_name(path.stem + "_calibration.png")
+    commit = store.git_commit()
+    caption = f"{len(episodes)} episodes, {int(cfg.replicates)} worlds each, seed {int(cfg.seed)}"
+    plots.save(report.calibration_figure(df, caption), figure)
+    store.write_text(path, report.validation_markdown(df, episodes, int(cfg.replicates), int(cfg.seed), commit, figure.name))
+    return path
+
+
 @hydra.main(config_path=str(conf_dir()), config_name="validate", version_base="1.3")
 def _validate(cfg: DictConfig) -> None:
     folder = Path(cfg.episodes_dir) if cfg.episodes_dir else conf_dir() / "episode"
@@ -102,6 +121,8 @@ def _validate(cfg: DictConfig) -> None:
     with_pct = df[cols].assign(p_observed=df["p_observed"].map(lambda p: f"{p:.2f}"))
     print(with_pct.to_string(index=False))
     accuracy, brier = headline(df)
+    if cfg.report:
+        print(f"report: {write_report(df, episodes, cfg)}")
     print(f"results: {out}")
     print(f"accuracy={accuracy:.3f} brier={brier:.3f}")
 
