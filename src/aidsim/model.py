@@ -42,8 +42,9 @@ class AidModel(mesa.Model):
         self.worlds = len(ids)
         self.day = 0
         self.streams = Streams(params.seed, ids)
-        self.tension = params.tension.model_dump()
-        self.relations = params.relations.model_dump()
+        # dict(), not model_dump(): a sweep batch may hold per-world arrays here (sweep.stack).
+        self.tension = dict(params.tension)
+        self.relations = dict(params.relations)
         self.applied_events: list[tuple[int, str]] = []
         self._events = events_by_day(params.events)
 

@@ -1,0 +1,184 @@
+"""The sweep engine: stacked batches equal lone runs, results do not depend on workers or chunking,
+the store resumes after an interruption to the same data, and bad designs get one line."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+
+from aidsim import designs, results, sweep, tables
+from aidsim.config import compose
+from aidsim.errors import ConfigError
+from aidsim.model import AidModel
+
+
+def sweep_cfg(*overrides: str):
+    return compose(["sweep.plots=false", "sweep.progress=false", *overrides], config_name="sweep")
+
+
+@pytest.fixture(scope="module")
+def busy():
+    """A large flood (acceptances, deliveries, requests all happen) with 150 worlds per cell."""
+    return sweep_cfg("replicates=150", "flood.severity=20")
+
+
+def _other(value):
+    """A different valid value for a knob (halved, or moved up from zero; day counts + 2)."""
+    if isinstance(value, int):
+        return value + 2
+    return value * 0.5 if value > 0 else 0.3
+
+
+@pytest.mark.parametrize("key", sorted(sweep.STACKABLE))
+def test_stacked_batch_equals_lone_runs(busy, key):
+    base_value = sweep.knob(sweep.cell_params(busy, {}), key)
+    cells = [{key: base_value}, {key: _other(base_value)}]
+    params, cols, _ = sweep.prepare(sweep._model_dict(busy), cells)
+    assert len(sweep.plan(params, 10_000)) == 1, "the two cells should share one batch"
+    runs, resp = sweep.evaluate(busy, cells)
+    for i, cell in enumerate(cells):
+        lone_runs, lone_resp = sweep.run_cell(params[i], cell, i)
+        pd.testing.assert_frame_equal(runs[runs.cell == i].reset_index(drop=True), lone_runs)
+        pd.testing.assert_frame_equal(resp[resp.cell == i].reset_index(drop=True), lone_resp)
+    assert not runs[runs.cell == 0].drop(columns=["cell", key]).equals(runs[runs.cell == 1].drop(columns=["cell", key])) or key in {
+        "dprk.request_max_hostility",
+        "flood.visibility",
+        "relations.united_states",
+        "tension.us_dprk",
+    }, f"{key}: changing it changed nothing, so this test would not notice a stacking bug"
+
+
+def test_events_keep_tension_cells_apart():
+    cfg = sweep_cfg("scenario=tumen_2016", "replicates=100")
+    cells = [{"tension.inter_korean": 0.1}, {"tension.inter_korean": 0.9}, {"flood.severity": 5.0}]
+    params, _, _ = sweep.prepare(sweep._model_dict(cfg), cells)
+    assert len(sweep.plan(params, 10_000)) == 3  # scripted events shift tension as plain numbers
+    runs, _ = sweep.evaluate(cfg, cells)
+    lone, _ = sweep.run_cell(params[1], cells[1], 1)
+    mine = runs[runs.cell == 1].drop(columns="flood.severity").reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine, lone)
+
+
+def test_same_results_for_any_workers_and_chunking():
+    cfg = sweep_cfg("replicates=90")
+    cells = designs.grid_cells({"tension.inter_korean": [0.0, 0.5, 1.0], "flood.severity": [1.0, 30.0]})
+    one = sweep.evaluate(cfg, cells, workers=1, chunk_worlds=100_000)
+    many = sweep.evaluate(cfg, cells, workers=2, chunk_worlds=40)
+    for a, b in zip(one, many, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_cell_rows_equal_a_plain_model_run():
+    cfg = sweep_cfg("replicates=80")
+    runs, resp = sweep.evaluate(cfg, [{"flood.severity": 12.0}])
+    model = AidModel(sweep.cell_params(cfg, {"flood.severity": 12.0}), record=False).run()
+    assert list(runs.columns[:2]) == ["cell", "flood.severity"]
+    pd.testing.assert_frame_equal(runs.iloc[:, 2:], tables.runs(model))
+    pd.testing.assert_frame_equal(resp.iloc[:, 2:], tables.responses(model))
+
+
+def test_knob_columns_are_typed_from_the_schema():
+    runs, _ = sweep.evaluate(sweep_cfg("replicates=5"), [{"tension.inter_korean": 0}, {"tension.inter_korean": 1}])
+    assert runs["tension.inter_korean"].dtype == np.float64  # YAML 0 and 1 are ints; the schema says float
+
+
+# ---------------------------------------------------------------------------------------------
+# The store
+
+
+def study(tmp_path, name="s", *overrides):
+    cfg = sweep_cfg(
+        f"sweep.dir={tmp_path / name}",
+        "replicates=100",
+        "sweep.chunk_worlds=150",
+        "+sweep.grid={tension.inter_korean:[0.2,0.9],flood.severity:[1.0,10.0,40.0]}",
+        *overrides,
+    )
+    return cfg, tmp_path / name
+
+
+def test_store_layout_manifest_and_load(tmp_path):
+    cfg, root = study(tmp_path)
+    out = sweep.run_study(cfg, root)
+    assert out["chunks"] == 6 and out["chunks_run"] == 6  # 150-world chunks hold one 100-world cell
+    m = results.Store(root).manifest()
+    assert m["status"] == "complete" and m["runs"] == 600 and m["seed"] == 2024
+    assert m["provenance"]["git_commit"] and m["provenance"]["packages"]["mesa"] == "3.5.1"
+    assert m["design"]["grid"]["flood.severity"] == [1.0, 10.0, 40.0]
+    resp = results.load(root)
+    runs = results.load(root, "runs")
+    assert len(runs) == 600 and len(resp) == 600 * 7
+    assert list(runs.columns[:3]) == ["cell", "tension.inter_korean", "flood.severity"]
+    assert runs.groupby("cell").size().eq(100).all()
+    # plain pandas/pyarrow read the shard folders directly
+    pd.testing.assert_frame_equal(pd.read_parquet(root / "runs"), runs)
+    cells = results.cells(root)
+    assert len(cells) == 6 and set(cells.columns) == {"cell", "tension.inter_korean", "flood.severity"}
+    # the same cells, evaluated in memory, give the same rows
+    mem_runs, _ = sweep.evaluate(cfg, designs.grid_cells(OmegaConf.to_container(cfg.sweep.grid)))
+    pd.testing.assert_frame_equal(mem_runs, runs)
+
+
+def test_resume_after_interruption_equals_uninterrupted(tmp_path):
+    cfg, root = study(tmp_path, "full")
+    sweep.run_study(cfg, root)
+    cfg2, root2 = study(tmp_path, "cut")
+    sweep.run_study(cfg2, root2)
+    st = results.Store(root2)
+    # what a kill leaves: two chunks never finished (one with its responses shard already written)
+    # and a half-written temporary file
+    st.shard("runs", 1).unlink()
+    st.shard("runs", 3).unlink()
+    st.shard("responses", 3).unlink()
+    (root2 / "runs" / ".chunk-000003.parquet.abc.tmp").write_bytes(b"half")
+    with pytest.warns(UserWarning, match="incomplete"):
+        results.load(root2)
+    out = sweep.run_study(cfg2, root2)
+    assert out["chunks_resumed"] == 4 and out["chunks_run"] == 2
+    assert not list((root2 / "runs").glob(".*.tmp"))
+    for table in results.TABLES:
+        pd.testing.assert_frame_equal(results.load(root2, table), results.load(root, table))
+    assert [s["chunks_run"] for s in st.manifest()["sessions"]] == [6, 2]
+
+
+def test_resume_keeps_the_original_chunk_plan(tmp_path):
+    cfg, root = study(tmp_path)
+    sweep.run_study(cfg, root)
+    results.Store(root).shard("runs", 0).unlink()
+    out = sweep.run_study(study(tmp_path, "s", "sweep.chunk_worlds=1000")[0], root)
+    assert out["chunks"] == 6 and out["chunks_run"] == 1
+
+
+def test_force_redoes_everything(tmp_path):
+    cfg, root = study(tmp_path)
+    sweep.run_study(cfg, root)
+    out = sweep.run_study(study(tmp_path, "s", "sweep.force=true")[0], root)
+    assert out["chunks_resumed"] == 0 and out["chunks_run"] == 6
+
+
+def test_a_changed_study_is_not_mixed_with_old_results(tmp_path):
+    cfg, root = study(tmp_path)
+    sweep.run_study(cfg, root)
+    with pytest.raises(ConfigError, match="another config or design; pass --force"):
+        sweep.run_study(study(tmp_path, "s", "replicates=200")[0], root)
+
+
+def test_load_errors_are_one_line(tmp_path):
+    with pytest.raises(ConfigError, match="not a sweep results folder"):
+        results.load(tmp_path)
+    cfg, root = study(tmp_path)
+    sweep.run_study(cfg, root)
+    with pytest.raises(ConfigError, match="table='cells'"):
+        results.load(root, "cells")
+
+
+def test_memory_is_released_between_chunks(tmp_path):
+    """Workers write their own shards: the parent never holds more than one chunk's tables."""
+    cfg, root = study(tmp_path, "m", "sweep.workers=2")
+    out = sweep.run_study(cfg, root)
+    assert out["workers"] == 2 and len(results.Store(root).done()) == 6
+    shutil.rmtree(root)
