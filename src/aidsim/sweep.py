@@ -219,6 +219,8 @@ def execute(tasks: Sequence[Any], fn: Any, workers: int, progress: Any = None) -
         for t in tasks:
             yield fn(t)
         return
+    # fork: workers start in milliseconds with the model already imported (spawn re-imports it in
+    # each worker, ~1 s); NumPy's and Arrow's thread pools are re-created after fork.
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     pool = ctx.Pool(workers, initializer=_ignore_sigint)
     try:
@@ -290,6 +292,14 @@ def fingerprint(base: Mapping[str, Any], cells: Sequence[Mapping[str, Any]], lab
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def _whole(spec: Mapping[str, Any], key: str) -> int:
+    """A positive whole-number setting of the sweep section, or a one-line error."""
+    value = spec.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"sweep.{key}={value!r}: allowed: a whole number >= 1" + (" or null (all cores)" if key == "workers" else ""))
+    return value
+
+
 def _integer_knobs(base: Mapping[str, Any], keys: Iterable[str]) -> set[str]:
     out = set()
     for key in keys:
@@ -310,9 +320,8 @@ def run_study(cfg: DictConfig, root: Path, labels: Mapping[str, Any] | None = No
     base = _model_dict(cfg)
     sampled = (spec.get("sample") or {}).get("ranges") or {}
     cells = designs.study_cells(spec, integer=_integer_knobs(base, sampled)) or [{}]
-    chunk_worlds = int(spec["chunk_worlds"])
-    if chunk_worlds < 1:
-        raise ConfigError(f"sweep.chunk_worlds={chunk_worlds}: allowed: a whole number >= 1")
+    chunk_worlds = _whole(spec, "chunk_worlds")
+    workers = _whole(spec, "workers") if spec.get("workers") is not None else default_workers()
     params, cols, keys = prepare(base, cells, labels)
     fp = fingerprint(base, cells, labels)
 
@@ -352,7 +361,7 @@ def run_study(cfg: DictConfig, root: Path, labels: Mapping[str, Any] | None = No
         st.root.mkdir(parents=True, exist_ok=True)
         store.write_parquet(root / "cells.parquet", pd.DataFrame({"cell": np.arange(len(cells)), **{k: [c[k] for c in cols] for k in keys}}))
         store.write_text(root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-    workers = int(spec.get("workers") or default_workers())
+    workers = max(1, min(workers, len(todo)))
     session = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "workers": workers, "chunks_resumed": len(done)}
     manifest["status"] = "running"
     manifest["sessions"].append(session)
@@ -441,4 +450,8 @@ def main() -> None:
     """`aidsim-sweep`: a Hydra app; `--force` and `--no-progress` are shorthands for
     `sweep.force=true` and `sweep.progress=false`."""
     sys.argv = [_FLAGS.get(a, a) for a in sys.argv]
-    guarded(_sweep, "aidsim-sweep")()
+    try:
+        guarded(_sweep, "aidsim-sweep")()
+    except KeyboardInterrupt:
+        print("aidsim-sweep: interrupted; finished chunks are kept: run the same command to resume", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,118 @@
+"""aidsim-sweep end to end: a named study, Hydra -m, launchers, interruptions, and bad input."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from aidsim import results, sweep
+from aidsim.config import compose
+
+BIN = Path(sys.executable).parent
+
+
+def aidsim_sweep(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "aidsim-sweep"), *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def test_named_study_runs_resumes_and_draws(tmp_path):
+    args = ("experiment=tension_x_severity", "replicates=30", "sweep.dir=out", "sweep.chunk_worlds=1000")
+    first = aidsim_sweep(*args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "tension_x_severity: 121 cells, 3,630 runs" in first.stdout
+    runs = results.load(tmp_path / "out", "runs")
+    assert runs.groupby(["tension.inter_korean", "flood.severity"]).size().eq(30).all() and len(runs) == 3630
+    figures = {p.name for p in (tmp_path / "out" / "figures").iterdir()}
+    assert {"p_accepted.png", "p_accepted.svg", "most_likely_response.png", "first_acceptance.svg"} <= figures
+    again = aidsim_sweep(*args, "sweep.plots=false", cwd=tmp_path)
+    assert "nothing left to run" in again.stdout and "4 of 4 chunks were already done" in again.stdout
+    forced = aidsim_sweep(*args, "sweep.plots=false", "--force", cwd=tmp_path)
+    assert "0 of 4 chunks were already done" in forced.stdout
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("sweep.grid={flood.severity:[-1]}", "flood.severity=-1"),
+        ("sweep.grid={tension.inter_koren:[0.1]}", "tension.inter_koren: unknown key"),
+        ("sweep.grid={flood.severity:3}", "sweep.grid.flood.severity=3: allowed: a non-empty list"),
+        ("sweep.sample={method:sobol,n:100,ranges:{flood.severity:[1,10]}}", "needs a power of 2 (e.g. 128)"),
+        ("sweep.sample={method:grid,n:8,ranges:{flood.severity:[1,10]}}", "sweep.sample.method='grid': allowed: lhs, sobol"),
+        ("sweep.workers=0", "sweep.workers=0: allowed: a whole number >= 1 or null"),
+        ("experiment=nope", "experiment=nope: unknown preset; available: "),
+    ],
+)
+def test_bad_input_is_one_line(tmp_path, override, message):
+    out = aidsim_sweep(override, "replicates=5", "sweep.dir=out", cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and message in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
+def _uninterrupted(tmp_path: Path, *overrides: str) -> Path:
+    root = tmp_path / "reference"
+    cfg = compose([*overrides, f"sweep.dir={root}", "sweep.plots=false"], config_name="sweep")
+    sweep.run_study(cfg, root)
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
+def test_interrupted_sweep_resumes_to_the_same_data(tmp_path, how):
+    overrides = ("experiment=tension_x_severity", "replicates=400", "sweep.chunk_worlds=2000", "sweep.workers=2")
+    proc = subprocess.Popen([str(BIN / "aidsim-sweep"), *overrides, "sweep.dir=cut", "sweep.plots=false"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    runs = tmp_path / "cut" / "runs"
+    deadline = time.monotonic() + 300
+    while not (runs.is_dir() and len(list(runs.glob("chunk-*.parquet"))) >= 3) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(how)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    if how == signal.SIGINT:
+        assert "interrupted; finished chunks are kept" in err and "Traceback" not in err
+    st = results.Store(tmp_path / "cut")
+    assert st.manifest()["status"] == "running" and 3 <= len(st.done()) < st.manifest()["chunks"]
+    resumed = aidsim_sweep(*overrides, "sweep.dir=cut", "sweep.plots=false", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert st.manifest()["status"] == "complete"
+    reference = _uninterrupted(tmp_path, *overrides)
+    for table in results.TABLES:
+        pd.testing.assert_frame_equal(results.load(tmp_path / "cut", table), results.load(reference, table))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("launcher", ["local", "submitit_local"])
+def test_multirun_one_job_per_cell(tmp_path, launcher):
+    out = aidsim_sweep("-m", f"launcher={launcher}", "tension.inter_korean=0.2,0.8", "flood.severity=1,20", "replicates=40", "sweep.dir=mr", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    jobs = sorted(p.name for p in (tmp_path / "mr" / "jobs").iterdir())
+    assert len(jobs) == 4 and "flood.severity=20,replicates=40,tension.inter_korean=0.8" in jobs
+    runs = results.load(tmp_path / "mr", "runs")
+    assert sorted(runs["cell"].unique()) == [0, 1, 2, 3] and len(runs) == 160
+    # each job's rows equal the same cell run in-process
+    cfg = compose(["replicates=40", "sweep.plots=false"], config_name="sweep")
+    cell = {"tension.inter_korean": 0.8, "flood.severity": 20.0}
+    mem, _ = sweep.evaluate(cfg, [cell])
+    job = runs[(runs["tension.inter_korean"] == 0.8) & (runs["flood.severity"] == 20.0)]
+    pd.testing.assert_frame_equal(job[mem.columns[1:]].reset_index(drop=True), mem.drop(columns="cell"))
+    assert (tmp_path / "mr" / "figures" / "p_accepted.png").is_file()  # drawn once, after the last job
+
+
+@pytest.mark.slow
+def test_ray_launcher(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher")
+    out = aidsim_sweep("-m", "launcher=ray", "tension.inter_korean=0.2,0.8", "replicates=40", "sweep.dir=ray", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert len(results.load(tmp_path / "ray", "runs")) == 80
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path):
+    out = aidsim_sweep("replicates=20", "sweep.dir=p", "sweep.plots=false", cwd=tmp_path)
+    assert out.returncode == 0 and "runs/s]" not in out.stderr  # stderr is a pipe here: no bar
+    assert os.path.isfile(tmp_path / "p" / "manifest.json")
