@@ -65,6 +65,7 @@ def test_constant_output_gets_nan_indices_not_a_crash():
     idx, _ = sobol(ranges, lambda p: pd.DataFrame({"flat": np.zeros(len(p)), "y": p["a"]}), n=64, seed=1, resamples=50)
     assert idx[idx["output"] == "flat"][["S1", "ST"]].isna().all().all()
     assert idx[(idx["output"] == "y") & (idx["parameter"] == "a")]["ST"].iloc[0] > 0.9
+    assert set(idx[idx["output"] == "flat"]["varying"]) == {0}
 
 
 def test_prim_recovers_planted_box():
@@ -160,7 +161,7 @@ def test_sensitivity_command_writes_tables_figures_and_a_rerunnable_manifest(tmp
     for name in ("sobol.csv", "morris.csv", "sobol.png", "morris.png", "design_sobol.csv", "design_morris.csv", "manifest.json"):
         assert (out / name).is_file(), name
     s = pd.read_csv(out / "sobol.csv")
-    assert list(s.columns) == ["output", "parameter", "S1", "S1_conf", "ST", "ST_conf"]
+    assert list(s.columns) == ["output", "parameter", "S1", "S1_conf", "ST", "ST_conf", "varying"]
     assert len(s) == len(analysis.OUTPUTS) * 6  # five outputs x six parameters of the study
     assert list(pd.read_csv(out / "morris.csv").columns) == ["output", "parameter", "mu", "mu_star", "mu_star_conf", "sigma"]
     assert len(pd.read_csv(out / "design_sobol.csv")) == 4 * (6 + 2)

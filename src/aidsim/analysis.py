@@ -312,7 +312,7 @@ def sensitivity(cfg: DictConfig, study: Study, out: Path) -> list[str]:
         _write_csv(out, "sobol.csv", idx, files)
         _write_csv(out, "design_sobol.csv", design, files)
         cap = f"{study.name}: Sobol S1/ST, N={s.sobol_n} ({len(design)} points x {reps} worlds), 95% bootstrap intervals"
-        _save(sa.sobol_figure(idx, ranges, titles, cap), out, "sobol.png", files)
+        _save(sa.sobol_figure(idx, ranges, titles, cap, len(design)), out, "sobol.png", files)
     if "morris" in methods:
         ev = Evaluator(base, cfg.chunk, cfg.progress, "morris")
         idx, design = sa.morris(ranges, ev.outcomes, int(s.morris_trajectories), int(s.morris_levels), seed, int(s.resamples))
@@ -391,10 +391,13 @@ def whatif_table(base: DictConfig, changes: Sequence[tuple[str, dict[str, Any]]]
     """Per change (the first row is the baseline): acceptance shares with Wilson intervals and who is accepted first."""
     from aidsim.sweep import evaluate
 
-    n, horizon, rows = int(base.replicates), int(base.horizon_days), []
+    n, horizon, rows, baseline = int(base.replicates), int(base.horizon_days), [], None
     for label, cell in changes:
         runs, resp = evaluate(base, [cell])
         out = cell_outcomes(runs, resp, horizon).iloc[0]
+        # Common random numbers: world r sees the same draws in every row, so compare world by world.
+        accepted = runs.sort_values("replicate")["any_accepted"].to_numpy(bool)
+        baseline = accepted if baseline is None else baseline
         k = int(runs["any_accepted"].sum())
         lo, hi = wilson(k, n)
         top = runs["first_accept_donor"].value_counts(normalize=True)
@@ -408,6 +411,9 @@ def whatif_table(base: DictConfig, changes: Sequence[tuple[str, dict[str, Any]]]
                 "p_any_high": float(hi),
                 "first_donor": top.index[0] if k else "",
                 "first_donor_share": float(top.iloc[0]) if k else 0.0,
+                "p_past_allies": float((runs["deepest_rung"] >= 2).mean()),  # turned to international bodies or lower
+                "gained": int((accepted & ~baseline).sum()),  # worlds that accept with the change but not without
+                "lost": int((baseline & ~accepted).sum()),
             }
         )
     df = pd.DataFrame(rows)
@@ -495,16 +501,21 @@ def summary_lines(cfg: DictConfig, out: Path) -> str:
     """The console report: the headline of what the command found."""
     if cfg.command == "sensitivity":
         lines = []
+        from aidsim.sensitivity import RARE
+
         for name in ("sobol", "morris"):
             f = out / f"{name}.csv"
             if f.is_file():
                 df = pd.read_csv(f)
                 key = "ST" if name == "sobol" else "mu_star"
-                lines.append(f"{name}: {key} per output (largest first)")
+                n_points = len(pd.read_csv(out / f"design_{name}.csv"))
+                lines.append(f"{name}: {key} per output (largest first), {n_points} points")
                 for output, g in df.groupby("output", sort=False):
                     g = g.dropna(subset=[key]).sort_values(key, ascending=False)
                     top = ", ".join(f"{r.parameter}={getattr(r, key):.2f}" for r in g.head(3).itertuples())
-                    lines.append(f"  {output:<24} {top or '(constant)'}")
+                    rare = name == "sobol" and len(g) and g["varying"].iloc[0] < RARE * n_points
+                    note = f"  [varies at only {g['varying'].iloc[0]} points: unreliable]" if rare else ""
+                    lines.append(f"  {output:<24} {top or '(constant)'}{note}")
         return "\n".join(lines)
     if cfg.command == "discover":
         return (out / "box.md").read_text(encoding="utf-8").split("\n## ")[0].strip()

@@ -9,6 +9,7 @@ trajectory, pick one box by a stated rule, and list the parameters it restricts.
 from __future__ import annotations
 
 import logging
+import textwrap
 import warnings
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from aidsim.plots import OKABE_ITO  # noqa: E402
+from aidsim.report import PALETTE  # noqa: E402
 
 
 def _prim_class():
@@ -66,7 +67,10 @@ def prim_box(x: pd.DataFrame, y: np.ndarray, min_coverage: float = 0.5, peel_alp
     if y.all() or not y.any():
         raise ValueError(f"{int(y.sum())} of {len(y)} points are cases of interest: PRIM needs some of each")
     prim = _prim_class()(x.reset_index(drop=True).astype(float), y, peel_alpha=peel_alpha, mass_min=mass_min)
-    box = prim.find_box()
+    with warnings.catch_warnings():
+        # ema-workbench 3.0 calls a pandas API that pandas 3.1 deprecates; harmless, and not ours to fix.
+        warnings.filterwarnings("ignore", message="The inplace keyword")
+        box = prim.find_box()
     pt = box.peeling_trajectory
     trajectory = pd.DataFrame(
         {
@@ -106,7 +110,7 @@ def tradeoff_figure(d: Discovery, caption: str) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(6.5, 4.8), constrained_layout=True)
     t = d.trajectory
     ax.plot(t["coverage"], t["density"], color="#999999", lw=0.8, zorder=1)
-    for k, colour in zip(sorted(t["restricted"].unique()), OKABE_ITO * 3, strict=False):
+    for k, colour in zip(sorted(t["restricted"].unique()), PALETTE * 3, strict=False):
         s = t[t["restricted"] == k]
         ax.scatter(s["coverage"], s["density"], color=colour, s=22, zorder=2, label=f"{k} restricted")
     ax.scatter([d.coverage], [d.density], s=160, facecolors="none", edgecolors="black", lw=1.5, zorder=3, label=f"chosen (step {d.chosen})")
@@ -115,5 +119,5 @@ def tradeoff_figure(d: Discovery, caption: str) -> plt.Figure:
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(-0.02, 1.02)
     ax.legend(loc="lower left", fontsize=8, title="parameters", title_fontsize=8)
-    ax.set_title(caption, fontsize=9)
+    ax.set_title(textwrap.fill(caption, 80), fontsize=9)
     return fig

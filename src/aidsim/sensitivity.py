@@ -79,10 +79,21 @@ def _constant(y: np.ndarray) -> bool:
     return bool(np.nanmax(y) - np.nanmin(y) <= 1e-12)
 
 
+def varying(y: np.ndarray) -> int:
+    """How many points differ from the output's most common value: with only a few, indices are noise."""
+    values, counts = np.unique(np.round(y, 12), return_counts=True)
+    return int(len(y) - counts.max())
+
+
+RARE = 0.05
+"""Outputs that vary at fewer than this share of the design's points are flagged in figures and summaries."""
+
+
 def sobol_indices(ranges: Mapping[str, Range], y: pd.DataFrame, resamples: int, seed: int) -> pd.DataFrame:
     """First-order and total indices with 95% bootstrap half-widths, per (output, parameter).
 
     An output that never varies over the design has no variance to share out: its indices are NaN.
+    `varying` counts the points where the output leaves its most common value.
     """
     rows = []
     for output in y.columns:
@@ -101,6 +112,7 @@ def sobol_indices(ranges: Mapping[str, Range], y: pd.DataFrame, resamples: int, 
                     "output": output,
                     "parameter": name,
                     **{k: float(res[k][i]) for k in ("S1", "S1_conf", "ST", "ST_conf")},
+                    "varying": varying(values),
                 }
             )
     return pd.DataFrame(rows)
@@ -152,7 +164,14 @@ def _label(name: str, r: Range) -> str:
     return f"log10 {name}" if r.scale == "log" else name
 
 
-def sobol_figure(indices: pd.DataFrame, ranges: Mapping[str, Range], titles: Mapping[str, str], caption: str) -> plt.Figure:
+def _caveat(d: pd.DataFrame, n_points: int) -> str:
+    if d["ST"].isna().all():
+        return " (constant over the design: no indices)"
+    k = int(d["varying"].iloc[0])
+    return f" (varies at only {k} of {n_points} points: indices unreliable)" if k < RARE * n_points else ""
+
+
+def sobol_figure(indices: pd.DataFrame, ranges: Mapping[str, Range], titles: Mapping[str, str], caption: str, n_points: int) -> plt.Figure:
     """One panel per output: S1 and ST per parameter with 95% intervals."""
     outputs = list(dict.fromkeys(indices["output"]))
     fig, axes = plt.subplots(len(outputs), 1, figsize=(8, 2.3 * len(outputs) + 0.8), sharex=True, constrained_layout=True)
@@ -162,7 +181,7 @@ def sobol_figure(indices: pd.DataFrame, ranges: Mapping[str, Range], titles: Map
         d = indices[indices["output"] == output].set_index("parameter").reindex(list(ranges))
         for off, (key, colour) in zip((-0.2, 0.2), (("S1", OKABE_ITO[4]), ("ST", OKABE_ITO[0])), strict=True):
             ax.bar(pos + off, d[key].fillna(0), 0.4, yerr=d[f"{key}_conf"].fillna(0), color=colour, capsize=3, label=key)
-        ax.set_title(titles.get(output, output) + (" (constant over the design: no indices)" if d["ST"].isna().all() else ""), fontsize=10)
+        ax.set_title(titles.get(output, output) + _caveat(d, n_points), fontsize=10)
         ax.set_ylabel("index (share of\noutput variance)")
         valid = d["S1"].notna().any()
         low = min(-0.05, float(np.nanmin(d["S1"] - d["S1_conf"]))) if valid else -0.05
