@@ -181,7 +181,7 @@ def ManyWorlds(room: Classroom, settings: tuple, large: bool):
 
 
 @solara.component
-def Controls(room: Classroom, version: int, bump, touch, playing, seed_text, seat_name):
+def Controls(room: Classroom, version: int, settings: tuple, bump, touch, playing, seed_text, seat_name):
     """The sidebar: preset and briefing, Step/Play/Reset, the sliders, the seed, the seat."""
     titles = solara.use_memo(_titles, [])
     by_title = {t: p for p, t in titles.items()}
@@ -212,6 +212,11 @@ def Controls(room: Classroom, version: int, bump, touch, playing, seed_text, sea
         room.step()
         bump()
 
+    def to_end():  # stops early where a seated student must decide
+        while room.step():
+            pass
+        bump()
+
     with solara.Card("Scenario"):
         solara.Select("Preset", values=list(by_title), value=titles[room.preset], on_value=choose_preset)
         solara.Text(room.params.scenario.briefing, classes=["briefing"])
@@ -221,6 +226,7 @@ def Controls(room: Classroom, version: int, bump, touch, playing, seed_text, sea
             solara.Button("Step", on_click=step, color="primary", disabled=playing.value or room.done or room.awaiting_decision)
             solara.Button("Pause" if playing.value else "Play", on_click=lambda: playing.set(not playing.value), color="primary", disabled=room.done or room.awaiting_decision)
             solara.Button("Reset", on_click=reset, color="primary")
+        solara.Button("Run to the end", on_click=to_end, text=True, disabled=playing.value or room.done or room.awaiting_decision)
         if room.awaiting_decision:
             solara.Info(f"Waiting for {SEATS[room.seat]}'s decision (see the decision card).")
     with solara.Card("Settings", subtitle="This world: on Reset. Many worlds: at once."):
@@ -239,7 +245,10 @@ def Controls(room: Classroom, version: int, bump, touch, playing, seed_text, sea
 
 @solara.component
 def Page():
-    room = solara.use_memo(Classroom, [])  # one per browser tab: tabs never share a world
+    # One Classroom per browser tab: tabs never share a world. It changes in place, and a component
+    # re-renders only when its arguments change, so components get `version` (the world moved)
+    # and `settings` (a slider moved) as arguments.
+    room = solara.use_memo(Classroom, [])
     version = solara.use_reactive(0)
     playing = solara.use_reactive(False)
     large = solara.use_reactive(False)
@@ -264,7 +273,7 @@ def Page():
         solara.AppBarTitle("aidsim classroom: disaster aid and a closed state")
         solara.Switch(label="Large type", value=large)
     with solara.Sidebar():
-        Controls(room, version.value, bump, lambda: touched.set(touched.value + 1), playing, seed_text, seat_name)
+        Controls(room, version.value, settings, bump, lambda: touched.set(touched.value + 1), playing, seed_text, seat_name)
     with solara.lab.Tabs(lazy=True):
         with solara.lab.Tab("This world"):
             ThisWorld(room, version.value, large.value, bump)

@@ -1,0 +1,226 @@
+"""The classroom page in a real browser: headless Debian Chromium driven by Playwright.
+
+Needs `chromium` on PATH (`make browser` installs Debian's; Playwright cannot download its own
+here) and npm once, to fill the page's asset cache (`aidsim.assets`). The server is started the
+way a teacher starts it, `aidsim-app --port N`, and must never reach for the internet: every
+request the page makes has to stay on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+playwright = pytest.importorskip("playwright.sync_api", reason="the `app` extra is not installed")
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOT = ROOT / "results" / "app-screenshot.png"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LOCAL = ("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:http://127.0.0.1:")
+SLOW = 60_000  # ms: a loaded 2-core machine draws figures slowly
+expect.set_options(timeout=SLOW)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`aidsim-app` on a free port; yields its URL; checks its log for CDN fetches at the end."""
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("app") / "server.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "aidsim.app", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 300  # first start on a clean clone fetches the assets with npm
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"aidsim-app exited: {log_path.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("aidsim-app did not answer within 300 s")
+            time.sleep(0.5)
+        yield url
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    text = log_path.read_text()
+    assert "aidsim-app: open http://127.0.0.1:" in text
+    assert "Could not load URL" not in text, "the server tried to fetch a front-end file from a CDN"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = os.environ.get("AIDSIM_CHROMIUM") or shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("no chromium on PATH: run `make browser` (Debian's chromium)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Tab:
+    """One browser tab on the page, with everything it requested and every error it logged."""
+
+    def __init__(self, context, url: str):
+        self.page = page = context.new_page()
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("websocket", lambda ws: self.requests.append(ws.url))
+        page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url}"))
+        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        page.set_default_timeout(SLOW)
+        page.goto(url)
+        expect(self.day).to_have_text("Day 0 of 60", timeout=120_000)
+
+    @property
+    def day(self):
+        return self.page.locator(".day-counter")
+
+    def button(self, name: str):
+        return self.page.get_by_role("button", name=name, exact=True)
+
+    def step(self, days: int) -> None:
+        start = int(re.search(r"Day (\d+)", self.day.inner_text()).group(1))
+        for i in range(1, days + 1):
+            self.button("Step").click()
+            expect(self.day).to_have_text(re.compile(rf"^Day {start + i} of"))
+
+    def figure(self, name: str):
+        return self.page.locator(f".{name}")
+
+    def choose(self, label: str, option: str) -> None:
+        self.page.get_by_label(label).click(force=True)
+        self.page.get_by_role("option", name=option, exact=True).click()
+
+    def outside(self) -> list[str]:
+        return [u for u in self.requests if not u.startswith(LOCAL)]
+
+    def clean(self) -> None:
+        assert self.outside() == [], f"requests leaving 127.0.0.1: {self.outside()}"
+        assert self.errors == [], self.errors
+
+
+@pytest.fixture
+def context(browser):
+    ctx = browser.new_context(accept_downloads=True, viewport={"width": 1600, "height": 1000})
+    yield ctx
+    ctx.close()
+
+
+def test_page_loads_offline_and_stepping_fills_the_feed(server, context):
+    tab = Tab(context, server)
+    page = tab.page
+    expect(page.get_by_text("Who offers help, and will Pyongyang take any of it?", exact=False)).to_be_visible()
+    assert any("/_solara/cdn/@widgetti/solara-vuetify-app@" in u for u in tab.requests)  # assets served locally
+    assert page.locator(".dispatch-line").count() == 1
+    tab.step(5)
+    expect(tab.figure("need_figure")).to_contain_text("day 5")
+    lines = page.locator(".dispatch-line")
+    assert lines.count() > 1
+    days = [int(re.search(r"Day (\d+)", t).group(1)) for t in lines.all_inner_texts()]
+    assert days == sorted(days, reverse=True) and days[0] > 0, days  # newest first
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    tab.clean()
+
+
+def test_moving_a_slider_changes_the_plots(server, context):
+    tab = Tab(context, server)
+    page = tab.page
+    expect(tab.figure("need_figure")).to_contain_text("day 0")
+    before = tab.figure("need_figure").inner_html()
+    page.get_by_role("tab", name="Many worlds").click()
+    shares = tab.figure("shares_figure")
+    expect(shares).to_contain_text("1,000 worlds")
+    bars_before = shares.inner_html()
+    slider = page.get_by_role("slider", name=re.compile(r"^Flood severity"))
+    slider.focus()
+    for _ in range(5):  # 1x the 2024 damage -> 50x
+        page.keyboard.press("ArrowRight")
+    expect(page.get_by_text("Flood severity (x 2024 damage): 50")).to_be_visible()
+    page.wait_for_function("([el, old]) => el.innerHTML !== old", arg=[shares.element_handle(), bars_before], timeout=SLOW)
+    page.get_by_role("tab", name="This world").click()
+    tab.button("Reset").click()
+    expect(tab.figure("need_figure")).to_contain_text("day 0")
+    page.wait_for_function("([el, old]) => el.innerHTML !== old", arg=[tab.figure("need_figure").element_handle(), before], timeout=SLOW)
+    tab.clean()
+
+
+def test_a_role_play_decision_changes_the_outcome(server, context):
+    tab = Tab(context, server)
+    page = tab.page
+    tab.choose("Student's seat (applies on Reset)", "Moscow")
+    tab.button("Reset").click()
+    card = page.locator(".decision-card")
+    expect(card).to_contain_text("Your decision as Moscow: day 1")
+    expect(tab.button("Step")).to_be_disabled()  # the model waits for the student
+    tab.button("Wait a day").click()
+    expect(card).to_contain_text("day 2")
+    tab.button("Offer aid").click()
+    expect(card).to_have_count(0)
+    expect(page.locator(".dispatch-line").filter(has_text="Moscow offers relief")).to_have_count(1)
+    tab.button("Run to the end").click()
+    expect(tab.day).to_have_text("Day 60 of 60")
+    result = page.locator(".roleplay-result")
+    expect(page.locator(".roleplay-student")).to_contain_text("you (Moscow) offered on day 2")
+    expect(page.locator(".roleplay-model")).not_to_contain_text("offered on day 2:")  # the model's Moscow moved later
+    expect(result.locator(".comparison_figure")).to_contain_text("your decision")
+    tab.clean()
+
+
+def test_two_tabs_are_independent(server, context):
+    a, b = Tab(context, server), Tab(context, server)
+    a.step(3)
+    b.page.bring_to_front()
+    expect(b.day).to_have_text("Day 0 of 60")
+    b.step(1)
+    b.button("Reset").click()
+    expect(b.day).to_have_text("Day 0 of 60")
+    expect(a.day).to_have_text("Day 3 of 60")
+    a.clean()
+    b.clean()
+
+
+def test_debrief_download_holds_dispatch_table_and_figures(server, context):
+    tab = Tab(context, server)
+    tab.step(3)
+    tab.page.get_by_role("tab", name="Debrief").click()
+    with tab.page.expect_download(timeout=SLOW) as download:
+        tab.button("Download debrief (zip)").click()
+    assert download.value.suggested_filename == "aidsim-debrief-amnok_2024-seed2024-day3.zip"
+    z = zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes()))
+    names = z.namelist()
+    assert "dispatch.md" in names and "outcomes.csv" in names
+    assert any(n.startswith("figures/") and n.endswith(".png") for n in names)
+    assert "Day 0" in z.read("dispatch.md").decode()
+    tab.clean()

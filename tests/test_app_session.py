@@ -1,0 +1,137 @@
+"""The classroom's logic without a browser: one world per tab, the seat, many worlds, the debrief."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aidsim import app_session as S
+from aidsim.app_debrief import DISPATCH, OUTCOMES, debrief_zip
+from aidsim.app_worlds import compare, heatmap, outcome_shares, play_decisions
+from aidsim.config import load, presets
+from aidsim.model import AidModel
+from aidsim.params import DONORS
+from aidsim.tables import RESPONSES, responses
+
+
+def test_every_preset_loads_with_a_two_sentence_briefing_and_slider_values():
+    for name in presets("scenario"):
+        knobs = S.preset_knobs(name)
+        assert set(knobs) == {k.key for k in S.KNOBS}
+        briefing = S.settings_params(name, {}, 0).scenario.briefing
+        assert briefing.count("?") + briefing.count(".") >= 2, (name, briefing)
+    assert S.preset_knobs("floods_2007")["flood.severity"] == load(["scenario=floods_2007"]).flood.severity
+
+
+def test_seed_box_text_becomes_a_seed_or_one_line_error():
+    assert S.parse_seed(" 42 ") == 42
+    for bad in ("abc", "4.5", "-1", ""):
+        with pytest.raises(ValueError, match="seed="):
+            S.parse_seed(bad)
+
+
+def test_the_classroom_world_is_replicate_0_of_the_seed():
+    room = S.Classroom(seed=7)
+    while room.step():
+        pass
+    reference = AidModel(load(["seed=7"]), replicates=[0]).run()
+    pd.testing.assert_frame_equal(room.outcome_table(), responses(reference))
+
+
+def test_two_classrooms_do_not_share_a_world():
+    a, b = S.Classroom(), S.Classroom()
+    for _ in range(5):
+        a.step()
+    assert (a.day, b.day) == (5, 0)
+    b.knobs["flood.severity"] = 80.0
+    b.reset()
+    assert a.day == 5 and a.params.flood.severity == 1.0 and b.params.flood.severity == 80.0
+
+
+def test_feed_is_newest_first_and_grows():
+    room = S.Classroom()
+    assert len(room.feed()) == 1
+    for _ in range(10):
+        room.step()
+    days = [e.day for e in room.feed()]
+    assert len(days) > 1 and days == sorted(days, reverse=True)
+
+
+def test_a_seated_donor_waits_for_the_student():
+    room = S.Classroom(seat="russia")
+    assert room.awaiting_decision
+    assert room.step() is False and room.day == 0  # no decision, no day
+    assert room.step(None, decided=True) and room.day == 1  # waited a day
+    assert room.outcomes()[DONORS.index("russia")]["response"] == "not_offered"
+    assert room.step(S.Offer("direct", 1.0, 0.0, 1.0), decided=True)
+    moscow = room.outcomes()[DONORS.index("russia")]
+    assert moscow["offer_day"] == 2 and not room.awaiting_decision
+    assert room.decisions == [(1, None), (2, S.Offer("direct", 1.0, 0.0, 1.0))]
+
+
+def test_students_decision_changes_the_outcome_over_many_worlds():
+    """A Moscow that never offers is never answered; the model's Moscow nearly always offers."""
+    room = S.Classroom(seat="russia")
+    while not room.done:
+        room.step(None, decided=True)
+    c = compare(room, worlds=500)
+    assert c.student["response"] == "not_offered" and c.student_shares["not_offered"] == 1.0
+    assert c.modelled_shares["not_offered"] < 0.2
+    assert c.modelled["offer_day"] is not None
+
+
+def test_replayed_decisions_match_the_classroom_world():
+    room = S.Classroom(seat="south_korea", seed=11)
+    room.step(None, decided=True)
+    room.step(S.Offer("red_cross", 0.9, 0.0, 0.5), decided=True)
+    while room.step():
+        pass
+    again = play_decisions(AidModel(room.params, replicates=[0]), "south_korea", room.decisions)
+    pd.testing.assert_frame_equal(room.outcome_table(), responses(again))
+
+
+def test_many_worlds_shares_are_distributions_and_follow_the_sliders():
+    knobs = S.preset_knobs("amnok_2024")
+    shares, seconds = outcome_shares("amnok_2024", knobs, 2024)
+    assert list(shares.index) == list(DONORS) and list(shares.columns) == list(RESPONSES)
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0)
+    assert seconds < 10  # generous: the figure is printed on the page; the issue's target is < 2 s
+    big, _ = outcome_shares("amnok_2024", {**knobs, "flood.severity": 80.0}, 2024)
+    assert big["accepted"].sum() > shares["accepted"].sum()
+
+
+def test_heatmap_grid_and_bad_knob_pair():
+    knobs = S.preset_knobs("amnok_2024")
+    h = heatmap("amnok_2024", knobs, 2024, "tension.inter_korean", "flood.severity", None, worlds=50)
+    assert h.share.shape == (5, 5) and np.all((h.share >= 0) & (h.share <= 1))
+    assert h.share[-1].mean() >= h.share[0].mean()  # more damage: not less acceptance
+    with pytest.raises(ValueError, match="two different knobs"):
+        heatmap("amnok_2024", knobs, 2024, "flood.severity", "flood.severity", None)
+
+
+def test_debrief_zip_holds_dispatch_table_and_figures():
+    room = S.Classroom(seat="russia")
+    room.step(S.Offer(), decided=True)
+    for _ in range(4):
+        room.step()
+    shares, _ = outcome_shares(room.preset, room.knobs, room.seed, worlds=100)
+    z = zipfile.ZipFile(io.BytesIO(debrief_zip(room, shares)))
+    names = set(z.namelist())
+    assert {DISPATCH, OUTCOMES, "many_worlds.csv"} <= names
+    assert {"figures/need.png", "figures/ladder.png", "figures/aid.png", "figures/tension.png", "figures/many_worlds.png"} <= names
+    assert z.read(DISPATCH).decode().startswith("# Dispatch")
+    table = pd.read_csv(z.open(OUTCOMES))
+    assert len(table) == len(DONORS) and table.loc[table["seated"], "donor"].tolist() == ["russia"]
+    assert z.read("figures/need.png")[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_app_rejects_a_bad_port_in_one_line():
+    done = subprocess.run([sys.executable, "-m", "aidsim.app", "--port", "70000"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "aidsim-app: error: --port 70000: out of range; use 1 to 65535"
