@@ -182,3 +182,32 @@ def test_memory_is_released_between_chunks(tmp_path):
     out = sweep.run_study(cfg, root)
     assert out["workers"] == 2 and len(results.Store(root).done()) == 6
     shutil.rmtree(root)
+
+
+# ---------------------------------------------------------------------------------------------
+# Designs
+
+
+def test_grid_lists_every_combination_first_knob_outermost():
+    cells = designs.grid_cells({"a.x": [1, 2], "b.y": [0.1, 0.2, 0.3]})
+    assert len(cells) == 6 and cells[0] == {"a.x": 1, "b.y": 0.1} and cells[3] == {"a.x": 2, "b.y": 0.1}
+
+
+@pytest.mark.parametrize("method, n", [("lhs", 50), ("sobol", 64)])
+def test_sampled_designs_cover_their_ranges(method, n):
+    cells = designs.sample_cells(method, n, {"t.a": [0.0, 1.0], "f.s": [0.3, 100.0], "d.m": [1, 10]}, seed=4, log=["f.s"], integer=["d.m"])
+    a = np.array([c["t.a"] for c in cells])
+    s = np.array([c["f.s"] for c in cells])
+    assert len(cells) == n and a.min() >= 0 and a.max() <= 1 and s.min() >= 0.3 and s.max() <= 100
+    # stratified: every tenth of each range holds about a tenth of the points
+    assert np.bincount((a * 10).astype(int), minlength=10).min() >= n // 10 - 2
+    assert np.bincount((np.log(s / 0.3) / np.log(100 / 0.3) * 10).astype(int), minlength=10).min() >= n // 10 - 2
+    assert all(isinstance(c["d.m"], int) for c in cells)
+    assert designs.sample_cells(method, n, {"t.a": [0.0, 1.0]}, seed=4) == designs.sample_cells(method, n, {"t.a": [0.0, 1.0]}, seed=4)
+
+
+def test_sampled_study_runs_integer_knobs_validly(tmp_path):
+    cfg = sweep_cfg(f"sweep.dir={tmp_path / 's'}", "replicates=10", "sweep.sample={method:lhs,n:6,ranges:{dprk.mobilisation_days:[1,20],flood.severity:[1,50]}}")
+    sweep.run_study(cfg, tmp_path / "s")
+    cells = results.cells(tmp_path / "s")
+    assert cells["dprk.mobilisation_days"].dtype == np.int64 and len(cells) == 6

@@ -181,10 +181,10 @@ class StudySummary:
         r = self.runs.groupby(level=["cell", "rung"]).sum()
         return (r * r.index.get_level_values("rung")).groupby(level="cell").sum() / self.n
 
-    def caption(self) -> str:
+    def caption(self, mark: str = "point marked with a star") -> str:
         n = self.n.to_numpy()
         per = f"n = {n.min():,} worlds per cell" if n.min() == n.max() else f"n = {n.min():,}-{n.max():,} worlds per cell"
-        return f"{self.study}: {per}, {len(n)} cells, seed {self.seed}; {self.marker} point marked with a star"
+        return f"{self.study}: {per}, {len(n)} cells, seed {self.seed}; {self.marker} {mark}"
 
 
 def _base_config(path: Path) -> dict:
@@ -247,9 +247,9 @@ class _Grid:
         return fig, axes
 
 
-def _captioned(fig: plt.Figure, title: str, s: StudySummary, note: str = "") -> plt.Figure:
+def _captioned(fig: plt.Figure, title: str, s: StudySummary, note: str = "", mark: str = "point marked with a star") -> plt.Figure:
     fig.suptitle(title, fontsize=11)
-    fig.text(0.5, -0.01, s.caption() + (f"; {note}" if note else ""), ha="center", va="top", fontsize=8)
+    fig.text(0.5, -0.01, s.caption(mark) + (f"; {note}" if note else ""), ha="center", va="top", fontsize=8)
     return fig
 
 
@@ -345,7 +345,7 @@ def knob_lines(s: StudySummary, knob: str, binned: bool = False) -> plt.Figure:
         if isinstance(base, (int, float)) and x.min() <= base <= x.max():
             ax.axvline(base, color="#555555", ls=":", lw=1)
             ax.text(base, 1.0, f" {s.marker}", transform=ax.get_xaxis_transform(), fontsize=8, va="top", color="#555555")
-    return _captioned(fig, f"Aid acceptance against {knob}", s, "dotted line: the base value")
+    return _captioned(fig, f"Aid acceptance against {knob}", s, mark="value: dotted line")
 
 
 def study_figures(path: Path | str, formats: tuple[str, ...] = FORMATS) -> list[Path]:

@@ -1,0 +1,29 @@
+"""Shared by the study scripts: run a named study (resuming if interrupted) and draw its figures."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from aidsim import plots, results, sweep
+from aidsim.config import compose
+
+
+def reproduce(study: str, *overrides: str) -> Path:
+    """Run conf/experiment/<study>.yaml into results/sweeps/<study>/ and draw its figures there.
+    Extra Hydra overrides can be given on the command line (e.g. replicates=100)."""
+    cfg = compose([f"experiment={study}", "sweep.plots=false", *overrides, *sys.argv[1:]], config_name="sweep")
+    root = Path(cfg.sweep.dir)
+    out = sweep.run_study(cfg, root)
+    print(f"{study}: {out['cells']} cells, {out['runs']:,} runs this session ({out['chunks_resumed']} chunks resumed)")
+    for f in plots.study_figures(root):
+        print(f"  {f}")
+    return root
+
+
+def table(root: Path) -> None:
+    """Print P(any aid accepted) per cell as a small pivot (two-knob grids) or list."""
+    knobs = [k for k in results.cells(root).columns if k != "cell"]
+    runs = results.load(root, "runs", columns=[*knobs, "any_accepted"])
+    share = runs.groupby(knobs)["any_accepted"].mean()
+    print(share.unstack().round(2).to_string() if len(knobs) == 2 else share.round(2).to_string())

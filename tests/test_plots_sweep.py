@@ -1,0 +1,75 @@
+"""Study figures: maps for two-knob grids, lines for one knob, pooled lines for sampled designs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aidsim import plots, sweep
+from aidsim.config import compose
+
+
+def run(tmp_path: Path, name: str, *overrides: str) -> Path:
+    root = tmp_path / name
+    cfg = compose([f"sweep.dir={root}", "sweep.plots=false", "replicates=60", *overrides], config_name="sweep")
+    sweep.run_study(cfg, root)
+    return root
+
+
+def test_wilson_interval_matches_known_values():
+    lo, hi = plots.wilson(np.array([0, 5, 10]), np.array([10, 10, 10]))
+    np.testing.assert_allclose(lo, [0.0, 0.2366, 0.7225], atol=1e-4)
+    np.testing.assert_allclose(hi, [0.2775, 0.7634, 1.0], atol=1e-4)
+
+
+def test_two_knob_grid_gives_maps_with_the_2024_point(tmp_path):
+    root = run(tmp_path, "g", "+sweep.grid={tension.inter_korean:[0.5,0.9,1.0],flood.severity:[0.5,1.5,40.0]}")
+    files = plots.study_figures(root, ("png", "svg"))
+    assert {f.name for f in files} == {f"{n}.{e}" for n in ("p_accepted", "most_likely_response", "first_acceptance") for e in ("png", "svg")}
+    assert all(f.stat().st_size > 10_000 for f in files)
+    s = plots.StudySummary(root)
+    assert s.marker == "2024" and s.base == {"tension.inter_korean": 0.9, "flood.severity": 1.0}
+    k, n = s.p("russia")
+    assert n.eq(60).all() and (k <= n).all()
+    assert (s.n.to_numpy() == 60).all()
+    svg = (root / "figures" / "p_accepted.svg").read_text()
+    assert "n = 60 worlds per cell, 9 cells" in svg and "inter-Korean tension" in svg and "flood severity (x July 2024 damage)" in svg
+
+
+def test_summary_counts_match_the_raw_tables(tmp_path):
+    from aidsim import results
+
+    root = run(tmp_path, "c", "+sweep.grid={flood.severity:[1.0,30.0]}")
+    s = plots.StudySummary(root)
+    resp = results.load(root)
+    runs = results.load(root, "runs")
+    for cell in (0, 1):
+        k, _ = s.p("china")
+        assert k[cell] == ((resp.cell == cell) & (resp.donor == "china") & (resp.response == "accepted")).sum()
+        k, _ = s.p(None)
+        assert k[cell] == runs[runs.cell == cell]["any_accepted"].sum()
+        days = runs[(runs.cell == cell)]["first_accept_day"].dropna()
+        expected = days.sort_values().iloc[(len(days) - 1) // 2] if len(days) >= 10 else np.nan
+        assert s.median_first_day()[cell] == pytest.approx(expected, nan_ok=True)
+        assert s.mean_rung()[cell] == pytest.approx(runs[runs.cell == cell]["deepest_rung"].mean())
+
+
+def test_one_knob_and_sampled_designs_give_lines(tmp_path):
+    one = run(tmp_path, "one", "+sweep.grid={flood.severity:[0.5,2.0,8.0,32.0]}")
+    assert [f.name for f in plots.study_figures(one, ("png",))] == ["p_accepted_lines.png"]
+    lhs = run(tmp_path, "lhs", "replicates=20", "sweep.sample={method:lhs,n:24,seed:3,ranges:{tension.inter_korean:[0,1],flood.severity:[0.3,100]},log:[flood.severity]}")
+    names = [f.name for f in plots.study_figures(lhs, ("png",))]
+    assert names == ["p_accepted_by_tension_inter_korean.png", "p_accepted_by_flood_severity.png"]
+
+
+def test_aidsim_plot_command(tmp_path):
+    root = run(tmp_path, "cmd", "+sweep.grid={flood.severity:[1.0,10.0]}")
+    bin_dir = Path(sys.executable).parent
+    out = subprocess.run([str(bin_dir / "aidsim-plot"), str(root), "--format", "pdf"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and (root / "figures" / "p_accepted_lines.pdf").is_file()
+    bad = subprocess.run([str(bin_dir / "aidsim-plot"), str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and bad.stderr.strip() == f"aidsim-plot: error: {tmp_path}: not a sweep results folder (no manifest.json); run aidsim-sweep first"
