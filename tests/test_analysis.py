@@ -193,3 +193,24 @@ def test_discover_and_whatif_commands(tmp_path):
     assert table.set_index("change").filter(like="flood x50", axis=0)["p_any_accepted"].iloc[0] > table["p_any_accepted"].iloc[0]
     md = (tmp_path / "docs" / "whatif.md").read_text()
     assert "Largest single effect" in md and (tmp_path / "docs" / "whatif_bars.png").is_file()
+
+
+@pytest.mark.slow
+def test_discover_reuses_a_sweep_of_the_same_name(tmp_path):
+    grid = "sweep.grid={flood.severity:[0.5,1,3,10,30,60],tension.inter_korean:[0.1,0.5,0.9]}"
+    sweep = subprocess.run(
+        [str(BIN / "aidsim-sweep"), "sweep.study=toy", grid, "replicates=40", "sweep.plots=false", "sweep.workers=1"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert sweep.returncode == 0, sweep.stderr
+    r = _analyze(tmp_path, "discover", "study=toy", "target=any accepted")
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "results" / "sweeps" / "toy" / "analysis" / "discover" / "any_accepted"
+    points = pd.read_csv(out / "points.csv")
+    assert len(points) == 18 and set(points.columns) >= {"flood.severity", "tension.inter_korean", "p", "of_interest"}
+    box = pd.read_csv(out / "box.csv").set_index("parameter")
+    assert box.loc["flood.severity", "restricted"] and box.loc["flood.severity", "low"] > 0.5
+    assert "sweep results/sweeps/toy" in (out / "box.md").read_text()

@@ -108,9 +108,25 @@ def study_dir() -> Path:
     return conf_dir() / "analysis" / "study"
 
 
-def load_study(name: str) -> Study:
-    """The study `name` from conf/analysis/study/; unknown names and bad fields are one-line errors."""
+def study_from_sweep(name: str) -> Study | None:
+    """A study over the knobs of results/sweeps/<name>/ (their swept ranges), or None if there is no such sweep."""
+    folder = sweep_folder(name)
+    if not folder.is_dir():
+        return None
+    from aidsim.results import cells
+
+    knobs = cells(folder).drop(columns="cell").select_dtypes("number")
+    ranges = {k: ParamRange(low=float(v.min()), high=float(v.max())) for k, v in knobs.items() if v.nunique() > 1}
+    return Study(name=name, title=f"sweep {folder}", parameters=ranges) if ranges else None
+
+
+def load_study(name: str, sweep_ok: bool = False) -> Study:
+    """The study `name` from conf/analysis/study/ (or, if `sweep_ok`, from a sweep of that name);
+    unknown names and bad fields are one-line errors."""
     path = study_dir() / f"{name}.yaml"
+    swept = study_from_sweep(name) if sweep_ok and not path.is_file() else None
+    if swept is not None:
+        return swept
     if not path.is_file():
         available = ", ".join(sorted(p.stem for p in study_dir().glob("*.yaml")))
         raise ConfigError(f"study={name!r}: unknown study; available: {available}")
@@ -378,17 +394,9 @@ def discover(cfg: DictConfig, study: Study, out: Path) -> list[str]:
     return files
 
 
-def wilson(k: np.ndarray, n: np.ndarray, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
-    """95% Wilson score interval for k successes in n trials."""
-    k, n = np.asarray(k, float), np.asarray(n, float)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
-
-
 def whatif_table(base: DictConfig, changes: Sequence[tuple[str, dict[str, Any]]]) -> pd.DataFrame:
     """Per change (the first row is the baseline): acceptance shares with Wilson intervals and who is accepted first."""
+    from aidsim.plots import wilson
     from aidsim.sweep import evaluate
 
     n, horizon, rows, baseline = int(base.replicates), int(base.horizon_days), [], None
@@ -423,6 +431,7 @@ def whatif_table(base: DictConfig, changes: Sequence[tuple[str, dict[str, Any]]]
 
 def whatif_curves(base: DictConfig, curves: dict[str, list[float]]) -> pd.DataFrame:
     """P(any accepted) with Wilson intervals along each one-knob curve."""
+    from aidsim.plots import wilson
     from aidsim.sweep import evaluate
 
     n, parts = int(base.replicates), []
@@ -490,7 +499,7 @@ def _analyze(cfg: DictConfig) -> None:
     if cfg.manifest:
         cfg, study = from_manifest(cfg.manifest, cfg.out)
     else:
-        study = load_study(cfg.study)
+        study = load_study(cfg.study, sweep_ok=cfg.command == "discover" and cfg.discover.reuse_sweep)
     start = time.perf_counter()
     out = run(cfg, study)
     print(summary_lines(cfg, out))

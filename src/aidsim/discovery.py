@@ -66,10 +66,10 @@ def prim_box(x: pd.DataFrame, y: np.ndarray, min_coverage: float = 0.5, peel_alp
     y = np.asarray(y, dtype=bool)
     if y.all() or not y.any():
         raise ValueError(f"{int(y.sum())} of {len(y)} points are cases of interest: PRIM needs some of each")
-    prim = _prim_class()(x.reset_index(drop=True).astype(float), y, peel_alpha=peel_alpha, mass_min=mass_min)
     with warnings.catch_warnings():
         # ema-workbench 3.0 calls a pandas API that pandas 3.1 deprecates; harmless, and not ours to fix.
         warnings.filterwarnings("ignore", message="The inplace keyword")
+        prim = _prim_class()(x.reset_index(drop=True).astype(float), y, peel_alpha=peel_alpha, mass_min=mass_min)
         box = prim.find_box()
     pt = box.peeling_trajectory
     trajectory = pd.DataFrame(

@@ -87,7 +87,8 @@ def whatif_bars(table: pd.DataFrame, caption: str) -> plt.Figure:
     """P(any accepted) and P(Seoul accepted) per single change, baseline first, with Wilson intervals."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 0.45 * len(table) + 1.6), sharey=True, constrained_layout=True)
     pos = np.arange(len(table))[::-1]
-    err = np.vstack([table["p_any_accepted"] - table["p_any_low"], table["p_any_high"] - table["p_any_accepted"]])
+    # clip: at p = 0 or 1 the interval's near end equals p only up to rounding
+    err = np.clip(np.vstack([table["p_any_accepted"] - table["p_any_low"], table["p_any_high"] - table["p_any_accepted"]]), 0, None)
     colours = [OKABE_ITO[7]] + [OKABE_ITO[4]] * (len(table) - 1)
     axes[0].barh(pos, table["p_any_accepted"], xerr=err, color=colours, capsize=3)
     axes[0].axvline(table["p_any_accepted"].iloc[0], color=OKABE_ITO[5], ls="--", lw=1)

@@ -171,14 +171,24 @@ def _caveat(d: pd.DataFrame, n_points: int) -> str:
     return f" (varies at only {k} of {n_points} points: indices unreliable)" if k < RARE * n_points else ""
 
 
-def sobol_figure(indices: pd.DataFrame, ranges: Mapping[str, Range], titles: Mapping[str, str], caption: str, n_points: int) -> plt.Figure:
-    """One panel per output: S1 and ST per parameter with 95% intervals."""
+def _index_figure(indices: pd.DataFrame, ranges: Mapping[str, Range], caption: str, draw: Callable[..., None]) -> plt.Figure:
+    """One panel per output, parameters along x; `draw(ax, pos, output, rows)` fills a panel."""
     outputs = list(dict.fromkeys(indices["output"]))
     fig, axes = plt.subplots(len(outputs), 1, figsize=(8, 2.3 * len(outputs) + 0.8), sharex=True, constrained_layout=True)
     axes = np.atleast_1d(axes)
     pos = np.arange(len(ranges))
     for ax, output in zip(axes, outputs, strict=True):
-        d = indices[indices["output"] == output].set_index("parameter").reindex(list(ranges))
+        draw(ax, pos, output, indices[indices["output"] == output].set_index("parameter").reindex(list(ranges)))
+    axes[0].legend(loc="upper right", ncols=2, fontsize=8)
+    axes[-1].set_xticks(pos, [_label(n, r) for n, r in ranges.items()], rotation=20, ha="right")
+    fig.suptitle(caption, fontsize=9)
+    return fig
+
+
+def sobol_figure(indices: pd.DataFrame, ranges: Mapping[str, Range], titles: Mapping[str, str], caption: str, n_points: int) -> plt.Figure:
+    """One panel per output: S1 and ST per parameter with 95% intervals."""
+
+    def draw(ax: plt.Axes, pos: np.ndarray, output: str, d: pd.DataFrame) -> None:
         for off, (key, colour) in zip((-0.2, 0.2), (("S1", OKABE_ITO[4]), ("ST", OKABE_ITO[0])), strict=True):
             ax.bar(pos + off, d[key].fillna(0), 0.4, yerr=d[f"{key}_conf"].fillna(0), color=colour, capsize=3, label=key)
         ax.set_title(titles.get(output, output) + _caveat(d, n_points), fontsize=10)
@@ -188,25 +198,17 @@ def sobol_figure(indices: pd.DataFrame, ranges: Mapping[str, Range], titles: Map
         high = max(1.05, float(np.nanmax(d["ST"] + d["ST_conf"]))) if valid else 1.05
         ax.set_ylim(low, high)
         ax.axhline(0, color="black", lw=0.5)
-    axes[0].legend(loc="upper right", ncols=2, fontsize=8)
-    axes[-1].set_xticks(pos, [_label(n, r) for n, r in ranges.items()], rotation=20, ha="right")
-    fig.suptitle(caption, fontsize=9)
-    return fig
+
+    return _index_figure(indices, ranges, caption, draw)
 
 
 def morris_figure(indices: pd.DataFrame, ranges: Mapping[str, Range], titles: Mapping[str, str], units: Mapping[str, str], caption: str) -> plt.Figure:
     """One panel per output: mu* with 95% interval beside sigma, in the output's own units."""
-    outputs = list(dict.fromkeys(indices["output"]))
-    fig, axes = plt.subplots(len(outputs), 1, figsize=(8, 2.3 * len(outputs) + 0.8), sharex=True, constrained_layout=True)
-    axes = np.atleast_1d(axes)
-    pos = np.arange(len(ranges))
-    for ax, output in zip(axes, outputs, strict=True):
-        d = indices[indices["output"] == output].set_index("parameter").reindex(list(ranges))
+
+    def draw(ax: plt.Axes, pos: np.ndarray, output: str, d: pd.DataFrame) -> None:
         ax.bar(pos - 0.2, d["mu_star"], 0.4, yerr=d["mu_star_conf"], color=OKABE_ITO[4], capsize=3, label="mu* (mean |effect|)")
         ax.bar(pos + 0.2, d["sigma"], 0.4, color=OKABE_ITO[5], label="sigma (spread of effects)")
         ax.set_title(titles.get(output, output), fontsize=10)
         ax.set_ylabel(f"effect of a full-range\nchange ({units.get(output, 'output units')})")
-    axes[0].legend(loc="upper right", ncols=2, fontsize=8)
-    axes[-1].set_xticks(pos, [_label(n, r) for n, r in ranges.items()], rotation=20, ha="right")
-    fig.suptitle(caption, fontsize=9)
-    return fig
+
+    return _index_figure(indices, ranges, caption, draw)
