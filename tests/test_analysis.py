@@ -144,6 +144,8 @@ def _analyze(tmp: Path, *args: str) -> subprocess.CompletedProcess:
         (["sensitivity", "study=nope"], "study='nope': unknown study; available:"),
         (["sensitivity", "sensitivity.sobol_n=100"], "sensitivity.sobol_n=100: allowed: a power of 2"),
         (["discover", "target=everyone accepted"], "target='everyone accepted': allowed:"),
+        (["sensitivity", "sensitivity.sobol_m=4"], "sensitivity.sobol_m: unknown key; allowed keys here: methods, morris_levels"),
+        (["whatif", "replicates=abc"], "replicates='abc': allowed: >= 1"),
     ],
 )
 def test_bad_input_is_one_line(tmp_path, args, message):

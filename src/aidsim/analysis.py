@@ -16,6 +16,7 @@ which `aidsim-analyze manifest=<path>` reruns the same analysis.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -213,8 +214,13 @@ class Evaluator:
 
 
 def base_config(study: Study, replicates: int, seed: int) -> DictConfig:
-    """The study's base model config with the analysis' replicates and seed."""
-    return compose([*study.base, f"replicates={replicates}", f"seed={seed}"])
+    """The study's base model config with the analysis' replicates and seed; every key the study varies must exist in it."""
+    base = compose([*study.base, f"replicates={replicates}", f"seed={seed}"])
+    keys = [*study.parameters, *(k for c in (study.whatif.changes if study.whatif else []) for k in c.set)]
+    missing = [k for k in keys if OmegaConf.select(base, k) is None]
+    if missing:
+        raise ConfigError(f"study {study.name}: {missing[0]} is not a model parameter (see docs/model.md for the knobs)")
+    return base
 
 
 def latin_hypercube(ranges: dict[str, Any], n: int, seed: int) -> pd.DataFrame:
@@ -227,6 +233,74 @@ def latin_hypercube(ranges: dict[str, Any], n: int, seed: int) -> pd.DataFrame:
         lo, hi = r.bounds()
         cols[name] = r.to_natural(lo + u[:, i] * (hi - lo))
     return pd.DataFrame(cols)
+
+
+# --- the command's own settings (conf/analysis/analyze.yaml) ---------------------------------------
+
+
+class SensitivitySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    methods: list[Literal["sobol", "morris"]] = Field(min_length=1)
+    sobol_n: int = Field(ge=2, le=2**20)
+    morris_trajectories: int = Field(ge=2, le=10_000)
+    morris_levels: int = Field(ge=2, le=100)
+    resamples: int = Field(ge=10, le=100_000)
+
+
+class DiscoverSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    threshold: float = Field(gt=0, le=1)
+    samples: int = Field(ge=10, le=10_000_000)
+    min_coverage: float = Field(ge=0, le=1)
+    peel_alpha: float = Field(gt=0, lt=0.5)
+    mass_min: float = Field(gt=0, lt=1)
+    reuse_sweep: bool
+
+
+class WhatIfSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    report: str | None
+
+
+class Settings(BaseModel):
+    """aidsim-analyze's own keys: types and ranges, checked before anything runs."""
+
+    model_config = ConfigDict(extra="forbid")
+    command: Literal["sensitivity", "discover", "whatif"]
+    study: str
+    replicates: int | None = Field(ge=1)
+    seed: int = Field(ge=0)
+    out: str | None
+    target: str
+    manifest: str | None
+    chunk: int = Field(ge=1)
+    progress: bool
+    sensitivity: SensitivitySettings
+    discover: DiscoverSettings
+    whatif: WhatIfSettings
+
+
+def check_settings(cfg: DictConfig) -> None:
+    """Validate the analysis settings; a problem is one ConfigError line (key, value, what is allowed)."""
+    data = OmegaConf.to_container(cfg, resolve=True)
+    data.pop("hydra", None)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe(exc, Settings)) from exc
+    n = settings.sensitivity.sobol_n
+    if n & (n - 1):  # Saltelli's sequence keeps its balance properties only at powers of 2
+        raise ConfigError(f"sensitivity.sobol_n={n}: allowed: a power of 2 (e.g. 64, 128, 256)")
+    if cfg.command == "discover":
+        parse_target(cfg.target)
+
+
+def unknown_setting(dotted: str) -> str:
+    """The one line for an override of a key that analyze.yaml does not have."""
+    section = OmegaConf.load(conf_dir() / "analysis" / "analyze.yaml")
+    parent = OmegaConf.select(section, dotted.rpartition(".")[0]) if "." in dotted else section
+    keys = sorted(k for k in parent if k != "hydra") if isinstance(parent, DictConfig) else []
+    return f"{dotted}: unknown key" + (f"; allowed keys here: {', '.join(keys)}" if keys else "")
 
 
 # --- results folder and manifest ------------------------------------------------------------------
@@ -312,11 +386,6 @@ def sensitivity(cfg: DictConfig, study: Study, out: Path) -> list[str]:
 
     s = cfg.sensitivity
     methods = list(s.methods)
-    unknown = [m for m in methods if m not in ("sobol", "morris")]
-    if unknown or not methods:
-        raise ConfigError(f"sensitivity.methods={methods}: allowed: a list of sobol, morris")
-    if int(s.sobol_n) < 2 or int(s.sobol_n) & (int(s.sobol_n) - 1):
-        raise ConfigError(f"sensitivity.sobol_n={s.sobol_n}: allowed: a power of 2 (e.g. 64, 128, 256)")
     reps = int(cfg.replicates or study.replicates)
     ranges, seed, files = study.ranges(), int(cfg.seed), []
     base = base_config(study, reps, seed)
@@ -363,8 +432,6 @@ def discover(cfg: DictConfig, study: Study, out: Path) -> list[str]:
 
     d = cfg.discover
     donors, response = parse_target(cfg.target)
-    if not 0 < float(d.threshold) <= 1:
-        raise ConfigError(f"discover.threshold={d.threshold}: allowed: a share in (0, 1]")
     reps, seed, files = int(cfg.replicates or study.replicates), int(cfg.seed), []
     points = _sweep_points(cfg, donors, response)
     source = f"sweep {sweep_folder(cfg.study)}"
@@ -479,12 +546,7 @@ RUNNERS = {"sensitivity": sensitivity, "discover": discover, "whatif": whatif}
 
 def run(cfg: DictConfig, study: Study) -> Path:
     """Run `cfg.command` for `study`; write its results folder and manifest; return the folder."""
-    if cfg.command not in COMMANDS:
-        raise ConfigError(f"command={cfg.command!r}: allowed: {', '.join(COMMANDS)}")
-    if int(cfg.seed) < 0:
-        raise ConfigError(f"seed={cfg.seed}: allowed: a whole number >= 0")
-    if cfg.replicates is not None and int(cfg.replicates) < 1:
-        raise ConfigError(f"replicates={cfg.replicates}: allowed: a whole number >= 1 (or null for the study's value)")
+    check_settings(cfg)
     out = results_folder(cfg)
     if cfg.command == "discover":
         out = out / str(cfg.target).replace(" ", "_")
@@ -545,7 +607,14 @@ def _argv_command(argv: list[str]) -> list[str]:
 
 def _main() -> None:
     sys.argv = _argv_command(sys.argv)
-    _analyze()
+    try:
+        _analyze()
+    except Exception as exc:
+        # Hydra reports an unknown key as "Could not override 'k'": name the analysis keys, not the model's.
+        m = re.match(r"Could not override '([^']+)'", str(exc))
+        if m and "not in struct" in str(exc.__cause__ or exc):
+            raise ConfigError(unknown_setting(m.group(1))) from exc
+        raise
 
 
 main = guarded(_main, "aidsim-analyze")
