@@ -216,3 +216,13 @@ def test_discover_reuses_a_sweep_of_the_same_name(tmp_path):
     box = pd.read_csv(out / "box.csv").set_index("parameter")
     assert box.loc["flood.severity", "restricted"] and box.loc["flood.severity", "low"] > 0.5
     assert "sweep results/sweeps/toy" in (out / "box.md").read_text()
+
+
+def test_outcomes_do_not_depend_on_how_points_are_chunked():
+    study = analysis.load_study("amnok_2024")
+    base = analysis.base_config(study, replicates=30, seed=5)
+    points = analysis.latin_hypercube(study.ranges(), 7, seed=1)
+    one = analysis.Evaluator(base, chunk=100, progress=False, label="t").outcomes(points)
+    many = analysis.Evaluator(base, chunk=2, progress=False, label="t").outcomes(points)
+    pd.testing.assert_frame_equal(one, many)
+    assert len(one) == 7 and one["p_any_accepted"].between(0, 1).all()
