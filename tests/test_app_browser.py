@@ -211,6 +211,16 @@ def test_two_tabs_are_independent(server, context):
     b.clean()
 
 
+def test_large_type_for_the_projector(server, context):
+    tab = Tab(context, server)
+    size = lambda: float(tab.day.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))  # noqa: E731
+    normal = size()
+    tab.page.get_by_role("switch", name="Large type").click(force=True)  # vuetify's ripple overlays the input
+    tab.page.wait_for_function(f"() => parseFloat(getComputedStyle(document.querySelector('.day-counter')).fontSize) > {normal} * 1.2")
+    assert size() > normal * 1.2
+    tab.clean()
+
+
 def test_debrief_download_holds_dispatch_table_and_figures(server, context):
     tab = Tab(context, server)
     tab.step(3)

@@ -34,16 +34,20 @@ logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at I
 
 PLAY_SECONDS = 0.6  # pause between days while playing: time to read the feed aloud
 LARGE_CSS = """
-html, .v-application { font-size: 21px !important; }
-.v-application .v-btn { font-size: 1.05rem; }
-.v-application .v-label, .v-application .v-select__selection, .v-application .v-card__title { font-size: 1.2rem !important; }
-.dispatch-line { font-size: 1.25rem; }
+.v-application .v-main, .v-application .v-navigation-drawer { font-size: 1.3rem; }
+.v-application .v-card__title { font-size: 1.7rem; }
+.v-application .v-label, .v-application .v-select__selection, .v-application .v-btn, .v-application input { font-size: 1.25rem !important; }
+.v-application .v-card__subtitle, .v-application .v-alert { font-size: 1.15rem; }
+.dispatch-line, .briefing, .day-counter { font-size: 1.3rem; }
 """
 PAGE_CSS = """
 .dispatch-feed { max-height: 560px; overflow-y: auto; }
-.figure svg { width: 100%; height: auto; }
 .dispatch-line { padding: 2px 0; border-bottom: 1px solid #eee; }
 .day-badge { font-weight: bold; color: #0072B2; margin-right: 0.4em; }
+.figure svg { width: 100%; height: auto; }
+.v-input__slider .v-input__slot { flex-wrap: wrap; }
+.v-input__slider .v-input__slot > .v-label { flex-basis: 100%; margin-bottom: -4px; }
+.day-counter { font-weight: bold; }
 """
 
 
@@ -122,9 +126,12 @@ def Debrief(room: Classroom, version: int, large: bool):
     mine, model = comparison.student, comparison.modelled
     describe = lambda o: "did not offer" if o["offer_day"] is None else f"offered on day {o['offer_day']}: {figs.RESPONSE_LABELS[o['response']]}"  # noqa: E731
     with solara.Card("Role-play result", classes=["roleplay-result"]):
-        solara.Text(f"In this world, you ({SEATS[room.seat]}) {describe(mine)}.", classes=["roleplay-student"])
-        solara.Text(f"The model's {SEATS[room.seat]}, same world, same settings, {describe(model)}.", classes=["roleplay-model"])
-        SVG(figs.svg(figs.comparison_figure(comparison, large)), "comparison_figure")
+        with solara.Columns([1, 1]):
+            with solara.Column():
+                solara.HTML(tag="p", unsafe_innerHTML=f"In this world, <b>you ({SEATS[room.seat]})</b> {describe(mine)}.", classes=["roleplay-student"])
+                solara.HTML(tag="p", unsafe_innerHTML=f"<b>The model's {SEATS[room.seat]}</b>, same world, same settings, {describe(model)}.", classes=["roleplay-model"])
+                solara.Text(f"The bars replay your decision, and let the model decide, in {comparison.worlds:,} worlds with these settings: was it the decision or luck?")
+            SVG(figs.svg(figs.comparison_figure(comparison, large)), "comparison_figure")
 
 
 @solara.component

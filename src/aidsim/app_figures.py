@@ -24,6 +24,8 @@ ORANGE, SKY, GREEN, YELLOW, BLUE, VERMILLION, PURPLE, BLACK = OKABE_ITO
 RESPONSE_COLOURS = {"accepted": GREEN, "deferred": SKY, "ignored": ORANGE, "rejected": VERMILLION, "not_offered": "#BBBBBB"}
 RESPONSE_LABELS = {"accepted": "accepted", "deferred": "deferred (thanks, door open)", "ignored": "ignored (silence)", "rejected": "rejected", "not_offered": "not offered"}
 RUNGS = ("Self-reliance", "Allies", "International bodies", "Seoul and Washington")
+DOORS = ("allies", "int'l bodies", "Seoul & Wash.")
+"""Short rung names for the need figure's threshold lines."""
 SHORT = {d: SEATS.get(d, WHO[d]) for d in DONORS} | {"south_korea": "Seoul", "red_cross": "Red Cross", "ngos": "NGOs"}
 
 
@@ -34,13 +36,15 @@ DRAWING = threading.RLock()
 @contextmanager
 def style(large: bool):
     """Matplotlib settings for the page: larger type for a projector."""
-    size = 15 if large else 10
+    size = 17 if large else 12
     with DRAWING, matplotlib.rc_context({"font.size": size, "axes.titlesize": size + 1, "axes.labelsize": size, "legend.fontsize": size - 2, "axes.spines.top": False, "axes.spines.right": False}):
         yield
 
 
 def _figure(large: bool, w: float = 6.4, h: float = 3.6) -> Figure:
-    return Figure(figsize=(w * (1.25 if large else 1), h * (1.25 if large else 1)), layout=None)
+    # The page scales every figure to its column's width, so large type means larger fonts on the
+    # same canvas (a slightly taller one, for the extra line height), not a larger canvas.
+    return Figure(figsize=(w, h * (1.15 if large else 1)), layout=None)
 
 
 def need_figure(room: Classroom, large: bool = False) -> Figure:
@@ -49,11 +53,23 @@ def need_figure(room: Classroom, large: bool = False) -> Figure:
         fig = _figure(large)
         ax = fig.add_subplot()
         h, days = room.model.history, np.arange(room.day + 1)
-        ax.plot(days, h.array("unmet")[:, 0], color=BLUE, lw=2.5, label="unmet need")
-        ax.plot(days, h.array("domestic")[:, 0], color=ORANGE, lw=2, ls="--", label="relief by the state (cumulative)")
-        ax.plot(days, h.array("foreign")[:, 0], color=GREEN, lw=2, ls=":", label="foreign aid delivered (cumulative)")
+        unmet = h.array("unmet")[:, 0]
+        ax.plot(days, unmet, color=BLUE, lw=2.5, label="unmet need")
+        # The state's capacity on the need scale: pressure = unmet / (capacity x planning window), so
+        # each rung's door opens where unmet need crosses threshold x capacity x window.
+        coping = float(room.model.dprk.capacity[0]) * room.params.dprk.planning_days
+        top = max(float(unmet.max()), 1e-9) * 1.15
+        levels = [(name, t * coping) for name, t in zip(DOORS, room.params.dprk.rung_thresholds, strict=True) if t * coping < top * 1.6]
+        top = max([top, *(level * 1.1 for _, level in levels)])
+        label_y = -np.inf
+        for name, level in levels:
+            ax.axhline(level, color=PURPLE, lw=1.2, ls=(0, (1, 2)))
+            label_y = max(level, label_y + 0.08 * top)  # keep close thresholds' labels apart
+            ax.text(room.params.horizon_days * 1.01, label_y, f"{name} open", va="center", color=PURPLE, fontsize="small", clip_on=False)
+        ax.plot(days, h.array("domestic")[:, 0], color=ORANGE, lw=2, ls="--", label="relief by the state, so far")
+        ax.plot(days, h.array("foreign")[:, 0], color=GREEN, lw=2, ls=":", label="foreign aid delivered, so far")
         ax.set_xlim(0, room.params.horizon_days)
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, top)
         ax.set_xlabel("days since the flood")
         ax.set_ylabel("need (x 2024 damage)")
         ax.set_title(f"Need vs domestic capacity, day {room.day}")
@@ -73,19 +89,19 @@ def ladder_figure(room: Classroom, large: bool = False) -> Figure:
             y = -r
             reached = r <= deepest
             ax.plot([0, 1], [y, y], color=BLUE if reached else "#BBBBBB", lw=7 if reached else 4, solid_capstyle="round")
-            who = f" ({', '.join(by_rung[r])})" if r else ""
-            opens = f"opens at pressure {thresholds[r - 1]:g}" if r else "always open"
-            ax.text(1.08, y + 0.12, f"{name}{who}", va="bottom", fontweight="bold" if r == now else "normal")
-            ax.text(1.08, y - 0.08, opens, va="top", color="#555555", fontsize="small")
+            who = f"{', '.join(by_rung[r])}; " if r and set(by_rung[r]) - set(name.split(" and ")) else ""
+            opens = f"{who}opens at pressure {thresholds[r - 1]:g}" if r else "always open"
+            ax.text(1.08, y + 0.1, name, va="bottom", fontweight="bold" if r == now else "normal")
+            ax.text(1.08, y - 0.06, opens, va="top", color="#555555", fontsize="small")
         ax.plot([0, 0], [0.3, -3.3], color=BLACK, lw=3)
         ax.plot([1, 1], [0.3, -3.3], color=BLACK, lw=3)
         ax.annotate("Pyongyang", xy=(0.5, -now), xytext=(0.5, -now + 0.45), ha="center", color=VERMILLION, fontweight="bold",
                     arrowprops={"arrowstyle": "-|>", "color": VERMILLION, "lw": 2.5})
-        ax.set_xlim(-0.1, 3.6)
+        ax.set_xlim(-0.1, 3.2)
         ax.set_ylim(-3.6, 0.8)
         ax.axis("off")
         pressure = room.pressure[-1]
-        ax.set_title(f"Preference ladder: pressure {pressure:.2f}; deepest rung opened: {RUNGS[deepest].lower()}")
+        ax.set_title(f"Preference ladder (pressure {pressure:.2f})\ndeepest rung opened: {RUNGS[deepest]}")
     return fig
 
 
@@ -151,7 +167,7 @@ def shares_figure(shares: pd.DataFrame, worlds: int, large: bool = False) -> Fig
         ax = fig.add_subplot()
         _stacked(ax, shares, [SHORT[d] for d in shares.index])
         ax.set_title(f"How each donor's offer ends, over {worlds:,} worlds")
-        fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncols=3, bbox_to_anchor=(0.5, -0.02))
+        fig.legend(*ax.get_legend_handles_labels(), loc="upper center", ncols=3, bbox_to_anchor=(0.5, 0.0))
     return fig
 
 
@@ -177,11 +193,11 @@ def comparison_figure(c: Comparison, large: bool = False) -> Figure:
     """The student's decision against the model donor's, over many worlds."""
     rows = pd.DataFrame([c.student_shares, c.modelled_shares])
     with style(large):
-        fig = _figure(large, 7, 2.6)
+        fig = _figure(large, 6.4, 2.6)
         ax = fig.add_subplot()
         _stacked(ax, rows, ["your decision", f"model's {SHORT[c.donor]}"])
         ax.set_title(f"{SHORT[c.donor]}'s offer over {c.worlds:,} worlds")
-        fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncols=3, bbox_to_anchor=(0.5, -0.02))
+        fig.legend(*ax.get_legend_handles_labels(), loc="upper center", ncols=3, bbox_to_anchor=(0.5, 0.0))
     return fig
 
 
