@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from aidsim import analysis, discovery
+from aidsim.config import compose
 from aidsim.errors import ConfigError
 from aidsim.sensitivity import Range, morris, sobol, sobol_design
 
@@ -107,7 +108,7 @@ def test_cell_outcomes_by_hand():
             "response": ["accepted", "ignored", "deferred", "ignored", "deferred", "accepted", "accepted", "accepted"],
         }
     )
-    out = analysis.cell_outcomes(runs, resp, horizon=60)
+    out = analysis.cell_outcomes(runs, resp, horizon=60, ally_ids=("russia", "china"))
     assert out.loc[0, "p_any_accepted"] == 0.5 and out.loc[1, "p_any_accepted"] == 1.0
     assert out.loc[0, "p_seoul_accepted"] == 0.0 and out.loc[1, "p_seoul_accepted"] == 1.0
     assert out.loc[0, "p_ally_accepted"] == 0.5 and out.loc[1, "p_ally_accepted"] == 0.5
@@ -117,10 +118,12 @@ def test_cell_outcomes_by_hand():
 
 
 def test_targets_and_studies_fail_in_one_line():
-    assert analysis.parse_target("south_korea accepted") == (("south_korea",), "accepted")
-    assert analysis.parse_target("ally deferred") == (("russia", "china"), "deferred")
+    ally_ids = analysis.allies(compose([]))
+    assert ally_ids == ("russia", "china")  # conf/actors: ally: true
+    assert analysis.parse_target("south_korea accepted", ally_ids) == (("south_korea",), "accepted")
+    assert analysis.parse_target("ally deferred", ally_ids) == (("russia", "china"), "deferred")
     with pytest.raises(ConfigError, match="target='seoul accepted'"):
-        analysis.parse_target("seoul accepted")
+        analysis.parse_target("seoul accepted", ally_ids)
     with pytest.raises(ConfigError, match="available: .*amnok_2024"):
         analysis.load_study("nope")
     study = analysis.load_study("amnok_2024")

@@ -41,7 +41,7 @@ COMMANDS = ("sensitivity", "discover", "whatif")
 OUTPUTS: dict[str, tuple[str, str]] = {
     "p_any_accepted": ("P(any aid accepted)", "probability"),
     "p_seoul_accepted": ("P(Seoul's aid accepted)", "probability"),
-    "p_ally_accepted": ("P(an ally's aid accepted: Russia or China)", "probability"),
+    "p_ally_accepted": ("P(an ally's aid accepted: Russia or China by default)", "probability"),
     "median_first_accept_day": ("median days to first acceptance (none = horizon + 1)", "days"),
     "domestic_share": ("mean domestic share of relief", "share of relief"),
 }
@@ -142,10 +142,15 @@ def load_study(name: str, sweep_ok: bool = False) -> Study:
 # --- outputs per sample point ---------------------------------------------------------------------
 
 
-def parse_target(text: str) -> tuple[tuple[str, ...], str]:
-    """'south_korea accepted' -> (('south_korea',), 'accepted'); 'any' = every donor, 'ally' = Russia and China."""
+def allies(cfg: DictConfig) -> tuple[str, ...]:
+    """The donors a model config marks as allies (`actors.<donor>.ally`): Russia and China by default."""
+    return tuple(d for d in DONORS if cfg.actors[d].get("ally", False))
+
+
+def parse_target(text: str, ally_ids: Sequence[str]) -> tuple[tuple[str, ...], str]:
+    """'south_korea accepted' -> (('south_korea',), 'accepted'); 'any' = every donor, 'ally' = `ally_ids`."""
     parts = str(text).split()
-    groups = {"any": DONORS, "ally": ("russia", "china")}
+    groups = {"any": DONORS, "ally": tuple(ally_ids)}
     if len(parts) != 2 or (parts[0] not in DONORS and parts[0] not in groups) or parts[1] not in RESPONSES:
         raise ConfigError(
             f"target={text!r}: allowed: '<who> <response>' with who in {', '.join(('any', 'ally', *DONORS))} "
@@ -161,7 +166,7 @@ def target_share(resp: pd.DataFrame, donors: Sequence[str], response: str) -> pd
     return per_world.groupby(level=0).mean()
 
 
-def cell_outcomes(runs: pd.DataFrame, resp: pd.DataFrame, horizon: int) -> pd.DataFrame:
+def cell_outcomes(runs: pd.DataFrame, resp: pd.DataFrame, horizon: int, ally_ids: Sequence[str]) -> pd.DataFrame:
     """The study outputs per cell (index: cell), averaged over that cell's worlds."""
     first = runs["first_accept_day"].astype("Float64").fillna(horizon + 1).astype(float)
     g = runs.assign(first=first.to_numpy()).groupby("cell")
@@ -169,7 +174,7 @@ def cell_outcomes(runs: pd.DataFrame, resp: pd.DataFrame, horizon: int) -> pd.Da
         {
             "p_any_accepted": g["any_accepted"].mean(),
             "p_seoul_accepted": target_share(resp, ("south_korea",), "accepted"),
-            "p_ally_accepted": target_share(resp, ("russia", "china"), "accepted"),
+            "p_ally_accepted": target_share(resp, ally_ids, "accepted"),
             "median_first_accept_day": g["first"].median(),
             "domestic_share": g["domestic_share"].mean(),
         }
@@ -186,7 +191,7 @@ class Evaluator:
 
     def __init__(self, base: DictConfig, chunk: int, progress: bool, label: str):
         self.base, self.chunk, self.progress, self.label = base, max(1, int(chunk)), progress, label
-        self.horizon = int(base.horizon_days)
+        self.horizon, self.allies = int(base.horizon_days), allies(base)
 
     def _run(self, points: pd.DataFrame, reduce: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
         from aidsim.sweep import evaluate
@@ -206,7 +211,7 @@ class Evaluator:
 
     def outcomes(self, points: pd.DataFrame) -> pd.DataFrame:
         """The five study outputs per point (row order kept)."""
-        return self._run(points, lambda runs, resp: cell_outcomes(runs, resp, self.horizon))
+        return self._run(points, lambda runs, resp: cell_outcomes(runs, resp, self.horizon, self.allies))
 
     def share(self, points: pd.DataFrame, donors: Sequence[str], response: str) -> pd.Series:
         """P(any of `donors` met `response`) per point."""
@@ -292,7 +297,7 @@ def check_settings(cfg: DictConfig) -> None:
     if n & (n - 1):  # Saltelli's sequence keeps its balance properties only at powers of 2
         raise ConfigError(f"sensitivity.sobol_n={n}: allowed: a power of 2 (e.g. 64, 128, 256)")
     if cfg.command == "discover":
-        parse_target(cfg.target)
+        parse_target(cfg.target, allies(compose([])))
 
 
 def unknown_setting(dotted: str) -> str:
@@ -431,7 +436,7 @@ def discover(cfg: DictConfig, study: Study, out: Path) -> list[str]:
     from aidsim import discovery
 
     d = cfg.discover
-    donors, response = parse_target(cfg.target)
+    donors, response = parse_target(cfg.target, allies(compose(study.base)))
     reps, seed, files = int(cfg.replicates or study.replicates), int(cfg.seed), []
     points = _sweep_points(cfg, donors, response)
     source = f"sweep {sweep_folder(cfg.study)}"
@@ -469,7 +474,7 @@ def whatif_table(base: DictConfig, changes: Sequence[tuple[str, dict[str, Any]]]
     n, horizon, rows, baseline = int(base.replicates), int(base.horizon_days), [], None
     for label, cell in changes:
         runs, resp = evaluate(base, [cell])
-        out = cell_outcomes(runs, resp, horizon).iloc[0]
+        out = cell_outcomes(runs, resp, horizon, allies(base)).iloc[0]
         # Common random numbers: world r sees the same draws in every row, so compare world by world.
         accepted = runs.sort_values("replicate")["any_accepted"].to_numpy(bool)
         baseline = accepted if baseline is None else baseline
