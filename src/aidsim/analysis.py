@@ -557,7 +557,8 @@ def run(cfg: DictConfig, study: Study) -> Path:
         out = out / str(cfg.target).replace(" ", "_")
     start = time.perf_counter()
     files = RUNNERS[cfg.command](cfg, study, out)
-    write_manifest(out, cfg, study, time.perf_counter() - start, files)
+    base = OmegaConf.to_container(compose(study.base), resolve=True)  # the model every point started from, as resolved now
+    write_manifest(out, cfg, study, time.perf_counter() - start, files, model_base=base)
     return out
 
 
