@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import socket
 import subprocess
 import sys
 import zipfile
@@ -135,3 +136,13 @@ def test_app_rejects_a_bad_port_in_one_line():
     done = subprocess.run([sys.executable, "-m", "aidsim.app", "--port", "70000"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip() == "aidsim-app: error: --port 70000: out of range; use 1 to 65535"
+
+
+def test_app_rejects_a_busy_port_in_one_line():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "aidsim.app", "--port", str(port)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"aidsim-app: error: --port {port}: already in use on 127.0.0.1; pick another, e.g. --port {port + 1}"

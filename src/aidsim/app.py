@@ -14,6 +14,8 @@ app_worlds (many worlds), app_figures and app_debrief.
 from __future__ import annotations
 
 import argparse
+import errno
+import html
 import logging
 import os
 import socket
@@ -27,7 +29,6 @@ from aidsim import app_figures as figs
 from aidsim.app_debrief import debrief_zip
 from aidsim.app_session import CHANNELS, KNOBS, SEATS, Classroom, Offer, parse_seed, presets, settings_params
 from aidsim.app_worlds import WORLDS, compare, heatmap, outcome_shares
-from aidsim.narrative import WHO
 from aidsim.params import DONORS
 
 logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
@@ -86,15 +87,17 @@ def WorldFigures(room: Classroom, version: int, large: bool):
 
 @solara.component
 def SVG(image: str, name: str):
+    """An inline SVG figure, scaled to its column; `name` becomes its CSS class (tests find it so)."""
     solara.HTML(tag="div", unsafe_innerHTML=image, classes=["figure", name], style={"max-width": "100%"})
 
 
 @solara.component
 def Feed(room: Classroom, version: int):
+    """The dispatch of the class's world in plain language, newest first."""
     with solara.Card("Dispatch (newest first)"):
         with solara.Column(classes=["dispatch-feed"], gap="0px"):
             for e in room.feed():
-                solara.HTML(tag="div", unsafe_innerHTML=f'<span class="day-badge">Day {e.day}</span>{e.text}', classes=["dispatch-line"])
+                solara.HTML(tag="div", unsafe_innerHTML=f'<span class="day-badge">Day {e.day}</span>{html.escape(e.text)}', classes=["dispatch-line"])
 
 
 @solara.component
@@ -136,6 +139,8 @@ def Debrief(room: Classroom, version: int, large: bool):
 
 @solara.component
 def ThisWorld(room: Classroom, version: int, large: bool, bump):
+    """The class's world: the seat's decision card when one is due, the role-play result at the
+    end, the four live figures and the dispatch."""
     if room.awaiting_decision:
 
         def decided(offer: Offer | None):
@@ -252,6 +257,7 @@ def Controls(room: Classroom, version: int, settings: tuple, bump, touch, playin
 
 @solara.component
 def Page():
+    """The page of one browser tab."""
     # One Classroom per browser tab: tabs never share a world. It changes in place, and a component
     # re-renders only when its arguments change, so components get `version` (the world moved)
     # and `settings` (a slider moved) as arguments.
@@ -297,14 +303,19 @@ def Page():
                 )
 
 
-def _port_free(host: str, port: int) -> bool:
+def _address_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on host:port, in one line; None if it can."""
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does: a just-closed port is free
         try:
             s.bind((host, port))
-        except OSError:
-            return False
-    return True
+        except socket.gaierror:
+            return f"--host {host}: not an address of this computer; use 127.0.0.1 or 0.0.0.0"
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"--port {port}: already in use on {host}; pick another, e.g. --port {port + 1}"
+            return f"--host {host} --port {port}: cannot listen there ({exc.strerror})"
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -323,15 +334,18 @@ def main(argv: list[str] | None = None) -> None:
 
     if not 1 <= args.port <= 65535:
         fail(f"--port {args.port}: out of range; use 1 to 65535")
+    problem = _address_problem(args.host, args.port)
+    if problem:
+        fail(problem)
     try:
         cache = assets.ensure()
     except ConfigError as exc:
         fail(str(exc))
-    if not _port_free(args.host, args.port):
-        fail(f"--port {args.port}: already in use on {args.host}; pick another, e.g. --port {args.port + 1}")
     env = {**os.environ, "SOLARA_ASSETS_PROXY_CACHE_DIR": str(cache), "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     print(f"aidsim-app: open http://{shown}:{args.port}/ in a browser (Ctrl+C stops the server)", flush=True)
+    if shown != args.host:
+        print(f"aidsim-app: students open http://<this computer's address>:{args.port}/ (`hostname -I` shows the address)", flush=True)
     command = [sys.executable, "-m", "solara", "run", "aidsim.app", "--host", args.host, "--port", str(args.port), "--production", "--no-open"]
     os.execve(sys.executable, command, env)  # the server replaces this process: Ctrl+C and signals reach it directly
 
