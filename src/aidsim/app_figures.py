@@ -167,7 +167,7 @@ def shares_figure(shares: pd.DataFrame, worlds: int, large: bool = False) -> Fig
         ax = fig.add_subplot()
         _stacked(ax, shares, [SHORT[d] for d in shares.index])
         ax.set_title(f"How each donor's offer ends, over {worlds:,} worlds")
-        fig.legend(*ax.get_legend_handles_labels(), loc="upper center", ncols=3, bbox_to_anchor=(0.5, 0.0))
+        fig.legend(*ax.get_legend_handles_labels(), loc="upper center", ncols=3, bbox_to_anchor=(0.5, -0.06))
     return fig
 
 
@@ -197,7 +197,7 @@ def comparison_figure(c: Comparison, large: bool = False) -> Figure:
         ax = fig.add_subplot()
         _stacked(ax, rows, ["your decision", f"model's {SHORT[c.donor]}"])
         ax.set_title(f"{SHORT[c.donor]}'s offer over {c.worlds:,} worlds")
-        fig.legend(*ax.get_legend_handles_labels(), loc="upper center", ncols=3, bbox_to_anchor=(0.5, 0.0))
+        fig.legend(*ax.get_legend_handles_labels(), loc="upper center", ncols=3, bbox_to_anchor=(0.5, -0.06))
     return fig
 
 
