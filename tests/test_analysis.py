@@ -168,7 +168,7 @@ def test_sensitivity_command_writes_tables_figures_and_a_rerunnable_manifest(tmp
     s = pd.read_csv(out / "sobol.csv")
     assert list(s.columns) == ["output", "parameter", "S1", "S1_conf", "ST", "ST_conf", "varying"]
     assert len(s) == len(analysis.OUTPUTS) * 6  # five outputs x six parameters of the study
-    assert list(pd.read_csv(out / "morris.csv").columns) == ["output", "parameter", "mu", "mu_star", "mu_star_conf", "sigma"]
+    assert list(pd.read_csv(out / "morris.csv").columns) == ["output", "parameter", "mu", "mu_star", "mu_star_conf", "sigma", "varying"]
     assert len(pd.read_csv(out / "design_sobol.csv")) == 4 * (6 + 2)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["analysis"]["replicates"] == 10 and manifest["study"]["name"] == "amnok_2024"

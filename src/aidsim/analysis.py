@@ -409,7 +409,7 @@ def sensitivity(cfg: DictConfig, study: Study, out: Path) -> list[str]:
         _write_csv(out, "morris.csv", idx, files)
         _write_csv(out, "design_morris.csv", design, files)
         cap = f"{study.name}: Morris, {s.morris_trajectories} trajectories x {len(ranges) + 1} points x {reps} worlds"
-        _save(sa.morris_figure(idx, ranges, titles, units, cap), out, "morris.png", files)
+        _save(sa.morris_figure(idx, ranges, titles, units, cap, len(design)), out, "morris.png", files)
     return files
 
 
@@ -588,11 +588,11 @@ def summary_lines(cfg: DictConfig, out: Path) -> str:
                 n_points = len(pd.read_csv(out / f"design_{name}.csv"))
                 lines.append(f"{name}: {key} per output (largest first), {n_points} points")
                 for output, g in df.groupby("output", sort=False):
+                    k = int(g["varying"].iloc[0])
                     g = g.dropna(subset=[key]).sort_values(key, ascending=False)
                     top = ", ".join(f"{r.parameter}={getattr(r, key):.2f}" for r in g.head(3).itertuples())
-                    rare = name == "sobol" and len(g) and g["varying"].iloc[0] < RARE * n_points
-                    note = f"  [varies at only {g['varying'].iloc[0]} points: unreliable]" if rare else ""
-                    lines.append(f"  {output:<24} {top or '(constant)'}{note}")
+                    note = f"  [varies at only {k} points: unreliable]" if 0 < k < RARE * n_points else ""
+                    lines.append(f"  {output:<24} {top if k else '(constant over the design)'}{note}")
         return "\n".join(lines)
     if cfg.command == "discover":
         return (out / "box.md").read_text(encoding="utf-8").split("\n## ")[0].strip()

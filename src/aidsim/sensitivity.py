@@ -139,6 +139,7 @@ def morris_indices(ranges: Mapping[str, Range], x: np.ndarray, y: pd.DataFrame, 
                     "mu_star": float(res["mu_star"][i]),
                     "mu_star_conf": float(res["mu_star_conf"][i]),
                     "sigma": float(res["sigma"][i]),
+                    "varying": varying(values),
                 }
             )
     return pd.DataFrame(rows)
@@ -165,9 +166,9 @@ def _label(name: str, r: Range) -> str:
 
 
 def _caveat(d: pd.DataFrame, n_points: int) -> str:
-    if d["ST"].isna().all():
-        return " (constant over the design: no indices)"
     k = int(d["varying"].iloc[0])
+    if k == 0:
+        return " (constant over the design: no indices)"
     return f" (varies at only {k} of {n_points} points: indices unreliable)" if k < RARE * n_points else ""
 
 
@@ -202,13 +203,15 @@ def sobol_figure(indices: pd.DataFrame, ranges: Mapping[str, Range], titles: Map
     return _index_figure(indices, ranges, caption, draw)
 
 
-def morris_figure(indices: pd.DataFrame, ranges: Mapping[str, Range], titles: Mapping[str, str], units: Mapping[str, str], caption: str) -> plt.Figure:
+def morris_figure(
+    indices: pd.DataFrame, ranges: Mapping[str, Range], titles: Mapping[str, str], units: Mapping[str, str], caption: str, n_points: int
+) -> plt.Figure:
     """One panel per output: mu* with 95% interval beside sigma, in the output's own units."""
 
     def draw(ax: plt.Axes, pos: np.ndarray, output: str, d: pd.DataFrame) -> None:
         ax.bar(pos - 0.2, d["mu_star"], 0.4, yerr=d["mu_star_conf"], color=OKABE_ITO[4], capsize=3, label="mu* (mean |effect|)")
         ax.bar(pos + 0.2, d["sigma"], 0.4, color=OKABE_ITO[5], label="sigma (spread of effects)")
-        ax.set_title(titles.get(output, output), fontsize=10)
+        ax.set_title(titles.get(output, output) + _caveat(d, n_points), fontsize=10)
         ax.set_ylabel(f"effect of a full-range\nchange ({units.get(output, 'output units')})")
 
     return _index_figure(indices, ranges, caption, draw)
