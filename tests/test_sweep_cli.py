@@ -22,19 +22,31 @@ def aidsim_sweep(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([str(BIN / "aidsim-sweep"), *args], cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
-def test_named_study_runs_resumes_and_draws(tmp_path):
-    args = ("experiment=tension_x_severity", "replicates=30", "sweep.dir=out", "sweep.chunk_worlds=1000")
+def in_process(monkeypatch, capsys, cwd: Path, *args: str) -> tuple[int, str, str]:
+    """Run aidsim-sweep's main() here (no interpreter start-up): (exit code, stdout, stderr)."""
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(sys, "argv", ["aidsim-sweep", *args])
+    code = 0
+    try:
+        sweep.main()
+    except SystemExit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_named_study_runs_resumes_and_draws(tmp_path, monkeypatch, capsys):
+    args = ("experiment=severity_line", "replicates=30", "sweep.dir=out", "sweep.chunk_worlds=200")
     first = aidsim_sweep(*args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "tension_x_severity: 121 cells, 3,630 runs" in first.stdout
+    assert "severity_line: 21 cells, 630 runs" in first.stdout
     runs = results.load(tmp_path / "out", "runs")
-    assert runs.groupby(["tension.inter_korean", "flood.severity"]).size().eq(30).all() and len(runs) == 3630
-    figures = {p.name for p in (tmp_path / "out" / "figures").iterdir()}
-    assert {"p_accepted.png", "p_accepted.svg", "most_likely_response.png", "first_acceptance.svg"} <= figures
-    again = aidsim_sweep(*args, "sweep.plots=false", cwd=tmp_path)
-    assert "nothing left to run" in again.stdout and "4 of 4 chunks were already done" in again.stdout
-    forced = aidsim_sweep(*args, "sweep.plots=false", "--force", cwd=tmp_path)
-    assert "0 of 4 chunks were already done" in forced.stdout
+    assert runs.groupby("flood.severity").size().eq(30).all() and len(runs) == 630
+    assert {p.name for p in (tmp_path / "out" / "figures").iterdir()} == {"p_accepted_lines.png", "p_accepted_lines.svg"}
+    code, again, _ = in_process(monkeypatch, capsys, tmp_path, *args, "sweep.plots=false")
+    assert code == 0 and "nothing left to run" in again and "4 of 4 chunks were already done" in again
+    code, forced, _ = in_process(monkeypatch, capsys, tmp_path, *args, "sweep.plots=false", "--force")
+    assert code == 0 and "0 of 4 chunks were already done" in forced
 
 
 @pytest.mark.parametrize(
@@ -49,10 +61,15 @@ def test_named_study_runs_resumes_and_draws(tmp_path):
         ("experiment=nope", "experiment=nope: unknown preset; available: "),
     ],
 )
-def test_bad_input_is_one_line(tmp_path, override, message):
-    out = aidsim_sweep(override, "replicates=5", "sweep.dir=out", cwd=tmp_path)
-    assert out.returncode == 2
-    assert out.stderr.count("\n") == 1 and message in out.stderr and "Traceback" not in out.stderr, out.stderr
+def test_bad_input_is_one_line(tmp_path, monkeypatch, capsys, override, message):
+    code, _, err = in_process(monkeypatch, capsys, tmp_path, override, "replicates=5", "sweep.dir=out")
+    assert code == 2
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err, err
+
+
+def test_bad_input_from_the_console_script(tmp_path):
+    out = aidsim_sweep("sweep.grid={flood.severity:[-1]}", "sweep.dir=out", cwd=tmp_path)
+    assert out.returncode == 2 and out.stderr.startswith("aidsim-sweep: error: flood.severity=-1") and out.stderr.count("\n") == 1
 
 
 def _uninterrupted(tmp_path: Path, *overrides: str) -> Path:
@@ -112,7 +129,7 @@ def test_ray_launcher(tmp_path):
     assert len(results.load(tmp_path / "ray", "runs")) == 80
 
 
-def test_progress_bar_only_on_a_terminal(tmp_path):
-    out = aidsim_sweep("replicates=20", "sweep.dir=p", "sweep.plots=false", cwd=tmp_path)
-    assert out.returncode == 0 and "runs/s]" not in out.stderr  # stderr is a pipe here: no bar
+def test_progress_bar_only_on_a_terminal(tmp_path, monkeypatch, capsys):
+    code, _, err = in_process(monkeypatch, capsys, tmp_path, "replicates=20", "sweep.dir=p", "sweep.plots=false")
+    assert code == 0 and "runs/s]" not in err  # stderr is captured here, not a terminal: no bar
     assert os.path.isfile(tmp_path / "p" / "manifest.json")

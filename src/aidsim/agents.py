@@ -54,6 +54,7 @@ class DonorAgent(mesa.Agent):
         self.size = np.zeros(w)
         self.delivered = np.zeros(w)
         self.today = np.zeros(w)
+        self.accepted = np.flatnonzero(self.accept_day != NO_DAY)  # worlds whose aid was accepted
         # A world's standing disposition toward this donor: the ladder's decision noise.
         self.attitude = logistic(attitude_u, model.params.dprk.decision_noise)
         self.appeal = ladder.offer_appeal(self.fit, self.attitude, model.params.dprk)
@@ -82,7 +83,10 @@ class DonorAgent(mesa.Agent):
             offers = (u_offer < p) | (self.requested[waiting] & (u_offer < at(self.profile.offer.answers_request, waiting)))
             self.make_offer(waiting[offers], donors.offer_fit(self.profile, m.streams.uniform(day, self.slots[1], waiting[offers])))
         if self.n_accepted:
-            self.today = donors.delivered_today(self.profile, self.size, self.accept_day, day)
+            # Only worlds that accepted can receive aid: the rule runs on those, zero elsewhere.
+            idx, today = self.accepted, np.zeros(m.worlds)
+            today[idx] = donors.delivered_today(self.profile, self.size[idx], self.accept_day[idx], day)
+            self.today = today
 
     def seat(self) -> None:
         """Hand this donor's offer decisions to a person: the model stops offering for it."""
@@ -105,7 +109,7 @@ class DonorAgent(mesa.Agent):
         self.offer_day[idx] = self.model.day if day is None else day
         self.fit[idx] = fit
         self.appeal[idx] = ladder.offer_appeal(self.fit[idx], self.attitude[idx], self.model.params.dprk)
-        self.size[idx] = at(donors.offer_size(self.profile, self.model.visible), idx)
+        self.size[idx] = donors.offer_size(self.profile, at(self.model.visible, idx))
         self.n_waiting -= len(idx)
         self.n_pending += len(idx)
 
@@ -122,8 +126,11 @@ class DonorAgent(mesa.Agent):
         self.first_answer[first] = self.status[first]
         self.first_answer_day[first] = day
         now = self.status[idx]
-        self.accept_day[idx[now == ACCEPTED]] = day
-        self.n_accepted += int(np.count_nonzero(now == ACCEPTED))
+        accepted = idx[now == ACCEPTED]
+        self.accept_day[accepted] = day
+        self.n_accepted += len(accepted)
+        if len(accepted):
+            self.accepted = np.flatnonzero(self.accept_day != NO_DAY)
         self.n_deferred += int(np.count_nonzero(now == DEFERRED))
 
 
@@ -173,13 +180,15 @@ class Dprk(mesa.Agent):
         flowing = [d for d in m.donors if d.n_accepted]
         if flowing:
             arriving = sum(d.today for d in flowing)
-            foreign = np.minimum(arriving, self.unmet)
+            got = np.flatnonzero(arriving)  # worlds receiving aid today; elsewhere nothing changes
+            arriving = arriving[got]
+            foreign = np.minimum(arriving, self.unmet[got])
             # Scale each donor's delivery down when together they exceed what is left to do.
-            scale = np.divide(foreign, arriving, out=np.zeros_like(foreign), where=arriving > 0)
+            scale = foreign / arriving
             for d in flowing:
-                d.delivered += d.today * scale
-            self.unmet -= foreign
-            self.foreign += foreign
+                d.delivered[got] += d.today[got] * scale
+            self.unmet[got] -= foreign
+            self.foreign[got] += foreign
         domestic = np.minimum(flood.mobilised(self.capacity, day, rules.mobilisation_days), self.unmet)
         self.unmet -= domestic
         self.domestic += domestic

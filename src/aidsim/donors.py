@@ -29,7 +29,10 @@ def offer_probability(
     """
     rule = donor.offer
     z = signal + (rule.base + rule.relation_weight * relation - rule.tension_weight * h + rule.politics)
-    return np.where(day >= rule.lag_days, 1.0 / (1.0 + np.exp(-z)), 0.0)
+    on = day >= rule.lag_days
+    if not np.any(on):  # before the lag: skip the exponentials
+        return np.zeros(np.shape(z))
+    return np.where(on, 1.0 / (1.0 + np.exp(-z)), 0.0)
 
 
 def offer_fit(donor: Donor, u: np.ndarray) -> np.ndarray:

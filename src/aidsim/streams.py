@@ -45,7 +45,12 @@ class Streams:
         """
         keys = self._world_keys if idx is None else self._world_keys[idx]
         counter = np.uint64((((day << 16) + slot + 1) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
-        return (_mix(keys + counter) >> _S11) * _TO_UNIT + _HALF
+        x = _mix(keys + counter)
+        x >>= _S11
+        u = x.astype(np.float64)  # in place from here on: same arithmetic, fewer temporaries
+        u *= _TO_UNIT
+        u += _HALF
+        return u
 
 
 def logistic(u: np.ndarray, scale: float | np.ndarray = 1.0) -> np.ndarray:
