@@ -44,7 +44,7 @@ def test_run_writes_the_results_folder(run_dir):
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["seed"] == 2024 and prov["packages"]["mesa"] == "3.5.1" and prov["git_commit"]
     dispatch = (out / "dispatch.md").read_text()
-    assert "Day 0" in dispatch and "Seoul's Red Cross" in dispatch
+    assert "Day 0" in dispatch and "Seoul offers relief supplies through the Red Cross" in dispatch
     assert not list(out.glob(".*.tmp"))  # no temporary files left behind
 
 

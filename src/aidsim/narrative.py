@@ -17,13 +17,14 @@ from aidsim.model import AidModel
 WHO = {
     "russia": "Moscow",
     "china": "Beijing",
-    "south_korea": "Seoul's Red Cross",
+    "south_korea": "Seoul",
     "united_states": "Washington",
     "un_agencies": "the UN agencies",
     "red_cross": "the Red Cross movement",
     "ngos": "aid NGOs",
 }
 PLURAL = {"un_agencies", "ngos"}
+OWN_CHANNEL = {"un_agencies": "un", "red_cross": "red_cross", "ngos": "ngo"}  # saying it again adds nothing
 CHANNEL = {"direct": "directly", "red_cross": "through the Red Cross", "un": "through the UN", "ngo": "through NGOs"}
 
 
@@ -71,10 +72,11 @@ def entries(model: AidModel, world: int = 0) -> list[Entry]:
         if donor.request_day[i] != NO_DAY:
             out.append(Entry(int(donor.request_day[i]), 2, f"Pyongyang asks {who} for help.", "dprk"))
         if donor.offer_day[i] != NO_DAY:
-            how = CHANNEL[donor.profile.channel]
+            channel = donor.profile.channel
+            how = "" if OWN_CHANNEL.get(donor.donor_id) == channel else " " + CHANNEL[channel]
             asked = " in answer to its request" if donor.requested[i] and donor.request_day[i] <= donor.offer_day[i] else ""
             verb = "offer" if donor.donor_id in PLURAL else "offers"
-            out.append(Entry(int(donor.offer_day[i]), 3, f"{who[0].upper() + who[1:]} {verb} relief {how}{asked}.", donor.donor_id))
+            out.append(Entry(int(donor.offer_day[i]), 3, f"{who[0].upper() + who[1:]} {verb} relief supplies{how}{asked}.", donor.donor_id))
         if donor.first_answer_day[i] != NO_DAY:
             silence = bool(np.asarray(donor.hostility >= rules.silence_hostility).reshape(-1)[0])
             out.append(Entry(int(donor.first_answer_day[i]), 4, _answer_text(donor, int(donor.first_answer[i]), silence), "dprk"))
