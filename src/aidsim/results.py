@@ -110,7 +110,7 @@ def stores(path: Path | str) -> list[Store]:
     return [Store(j) for j in jobs]
 
 
-def _check_complete(parts: list[Store], path: Path | str) -> None:
+def _check_complete(parts: list[Store]) -> None:
     for s in parts:
         m = s.manifest() or {}
         total, done = m.get("chunks", 0), len(s.done())
@@ -123,7 +123,7 @@ def iter_tables(path: Path | str, table: str = "responses", columns: list[str] |
     if table not in TABLES:
         raise ConfigError(f"table={table!r}: allowed: {', '.join(TABLES)}")
     parts = stores(path)
-    _check_complete(parts, path)
+    _check_complete(parts)
     offset = 0
     for s in parts:
         for shard in s.shards(table):

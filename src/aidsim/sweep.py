@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import multiprocessing
 import os
 import signal
@@ -41,8 +40,6 @@ from aidsim.errors import ConfigError, guarded
 from aidsim.model import AidModel
 from aidsim.params import _RUNTIME_KEYS, DONORS, Params
 from aidsim.results import Store
-
-log = logging.getLogger("aidsim.sweep")
 
 STACKABLE = frozenset(
     {
@@ -212,7 +209,7 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def execute(tasks: Sequence[Any], fn: Any, workers: int, progress: Any = None) -> Iterable[Any]:
+def execute(tasks: Sequence[Any], fn: Any, workers: int) -> Iterable[Any]:
     """Yield fn(task) for each task (in completion order), on `workers` processes."""
     workers = max(1, min(workers, len(tasks)))
     if workers == 1:
