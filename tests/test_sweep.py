@@ -11,7 +11,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from aidsim import designs, results, sweep, tables
-from aidsim.config import compose
+from aidsim.config import compose, presets
 from aidsim.errors import ConfigError
 from aidsim.model import AidModel
 
@@ -211,3 +211,22 @@ def test_sampled_study_runs_integer_knobs_validly(tmp_path):
     sweep.run_study(cfg, tmp_path / "s")
     cells = results.cells(tmp_path / "s")
     assert cells["dprk.mobilisation_days"].dtype == np.int64 and len(cells) == 6
+
+
+@pytest.mark.parametrize("study", presets("experiment"))
+def test_every_shipped_study_is_valid(study):
+    cfg = sweep_cfg(f"experiment={study}")
+    assert cfg.sweep.study == study
+    spec = OmegaConf.to_container(cfg.sweep, resolve=True)
+    cells = designs.study_cells(spec)
+    params, _, _ = sweep.prepare(sweep._model_dict(cfg), cells)  # every cell passes the schema
+    assert len(params) == len(cells) >= 21
+    assert len(sweep.plan(params, 25_000)) <= len(cells)  # stacked: never more batches than cells
+
+
+def test_default_study_is_the_issue_grid():
+    grid = sweep_cfg("experiment=tension_x_severity").sweep.grid
+    tension, severity = list(grid["tension.inter_korean"]), np.array(grid["flood.severity"])
+    assert tension == [round(0.1 * i, 1) for i in range(11)]
+    assert len(severity) == 11 and severity[0] == 0.3 and severity[-1] == 100.0 and designs.log_spaced(severity)
+    np.testing.assert_allclose(severity, np.geomspace(0.3, 100, 11), rtol=5e-3)  # listed to 3 significant figures
