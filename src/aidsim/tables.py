@@ -17,7 +17,8 @@ from aidsim.params import DONORS
 RESPONSES: tuple[str, ...] = ("accepted", "deferred", "ignored", "rejected", "not_offered")
 """Response labels in the order tables and plots use (PENDING at the horizon counts as ignored)."""
 
-_LABEL = np.array([Response(i).label for i in range(len(Response))])
+_CODE = np.array([RESPONSES.index(Response(i).label) for i in range(len(Response))], dtype=np.int8)
+"""Status value -> position in RESPONSES (categorical codes: cheaper than building from strings)."""
 
 
 def _days(a: np.ndarray) -> pd.arrays.IntegerArray:
@@ -25,8 +26,9 @@ def _days(a: np.ndarray) -> pd.arrays.IntegerArray:
     return pd.arrays.IntegerArray(a.astype(np.int16), mask=a == NO_DAY)
 
 
-def _category(values: np.ndarray, categories: tuple[str, ...]) -> pd.Categorical:
-    return pd.Categorical(values, categories=list(categories))
+def _category(codes: np.ndarray, categories: tuple[str, ...]) -> pd.Categorical:
+    """A categorical column from integer codes into `categories` (-1 is missing)."""
+    return pd.Categorical.from_codes(codes, categories=list(categories))
 
 
 def responses(model: AidModel) -> pd.DataFrame:
@@ -37,11 +39,11 @@ def responses(model: AidModel) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "replicate": np.repeat(model.replicate_ids, d),
-            "donor": _category(np.tile(np.array(DONORS), w), DONORS),
+            "donor": _category(np.tile(np.arange(d, dtype=np.int8), w), DONORS),
             "offer_day": _days(stack("offer_day")),
-            "response": _category(_LABEL[status], RESPONSES),
+            "response": _category(_CODE[status], RESPONSES),
             "response_day": _days(stack("response_day")),
-            "first_response": _category(_LABEL[first], RESPONSES),
+            "first_response": _category(_CODE[first], RESPONSES),
             "requested": stack("requested"),
             "aid_delivered": stack("delivered"),
         }
@@ -52,9 +54,9 @@ def runs(model: AidModel) -> pd.DataFrame:
     """The per-replicate table."""
     accept = np.stack([a.accept_day for a in model.donors], axis=1)  # (worlds, donors)
     accepted = accept != NO_DAY
-    first_day = np.where(accepted, accept, np.iinfo(np.int32).max).min(axis=1)
+    when = np.where(accepted, accept, np.iinfo(np.int32).max)
+    first_day, first_donor = when.min(axis=1), when.argmin(axis=1)
     any_acc = accepted.any(axis=1)
-    first_donor = np.where(any_acc, np.array(DONORS)[np.argmin(np.where(accepted, accept, 1 << 30), axis=1)], None)
     rungs = np.array([a.profile.rung for a in model.donors])
     reached = accepted | np.stack([a.requested for a in model.donors], axis=1)
     d = model.dprk
@@ -65,7 +67,7 @@ def runs(model: AidModel) -> pd.DataFrame:
             "seed": model.params.seed,
             "any_accepted": any_acc,
             "first_accept_day": _days(np.where(any_acc, first_day, NO_DAY)),
-            "first_accept_donor": _category(first_donor, DONORS),
+            "first_accept_donor": _category(np.where(any_acc, first_donor, -1), DONORS),
             "domestic_share": np.divide(d.domestic, total, out=np.ones_like(total), where=total > 0),
             "peak_unmet_need": d.peak_unmet,
             "deepest_rung": np.where(reached, rungs, 0).max(axis=1).astype(np.int8),
