@@ -132,6 +132,10 @@ def guarded(main: Callable[[], Any], prog: str) -> Callable[[], None]:
             if not debug:
                 sys.stderr = _QuietHydraStderr(sys.stderr)
             main()
+        except BrokenPipeError:
+            # Output piped into a reader that stopped (`aidsim | head`): not an error of ours.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except ConfigError as exc:
             if debug:
                 raise
