@@ -172,7 +172,7 @@ def test_sensitivity_command_writes_tables_figures_and_a_rerunnable_manifest(tmp
     assert len(pd.read_csv(out / "design_sobol.csv")) == 4 * (6 + 2)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["analysis"]["replicates"] == 10 and manifest["study"]["name"] == "amnok_2024"
-    assert manifest["provenance"]["salib"] == "1.6.0"
+    assert manifest["provenance"]["packages"]["SALib"] == "1.6.0"
     # The manifest alone reproduces the numbers.
     r2 = _analyze(tmp_path, f"manifest={out / 'manifest.json'}", f"out={tmp_path / 'b'}")
     assert r2.returncode == 0, r2.stderr

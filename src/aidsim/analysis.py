@@ -28,9 +28,16 @@ import numpy as np
 import pandas as pd
 import yaml
 from omegaconf import DictConfig, OmegaConf
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from aidsim import store
+from aidsim import designs, store
 from aidsim.config import compose, conf_dir
 from aidsim.errors import ConfigError, describe, guarded
 from aidsim.params import DONORS
@@ -229,15 +236,10 @@ def base_config(study: Study, replicates: int, seed: int) -> DictConfig:
 
 
 def latin_hypercube(ranges: dict[str, Any], n: int, seed: int) -> pd.DataFrame:
-    """`n` Latin hypercube points over the ranges (log-scaled ranges sampled in log10)."""
-    from scipy.stats import qmc
-
-    u = qmc.LatinHypercube(d=len(ranges), seed=seed).random(n)
-    cols = {}
-    for i, (name, r) in enumerate(ranges.items()):
-        lo, hi = r.bounds()
-        cols[name] = r.to_natural(lo + u[:, i] * (hi - lo))
-    return pd.DataFrame(cols)
+    """`n` Latin hypercube points over the ranges (log-scaled ranges spread evenly in log space)."""
+    bounds = {name: [r.low, r.high] for name, r in ranges.items()}
+    log = [name for name, r in ranges.items() if r.scale == "log"]
+    return pd.DataFrame(designs.sample_cells("lhs", n, bounds, seed, log=log), columns=list(ranges))
 
 
 # --- the command's own settings (conf/analysis/analyze.yaml) ---------------------------------------
@@ -338,19 +340,10 @@ def write_manifest(out: Path, cfg: DictConfig, study: Study, seconds: float, fil
             "study": study.model_dump(mode="json"),
             "files": sorted(files),
             "seconds": round(seconds, 2),
-            "provenance": store.provenance(int(cfg.seed), salib=_version("SALib"), ema_workbench=_version("ema-workbench")),
+            "provenance": store.provenance(int(cfg.seed)),
             **extra,
         },
     )
-
-
-def _version(name: str) -> str | None:
-    from importlib import metadata
-
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def from_manifest(path: str, out: str | None) -> tuple[DictConfig, Study]:

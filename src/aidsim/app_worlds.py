@@ -17,7 +17,6 @@ import pandas as pd
 from aidsim import tables
 from aidsim.app_session import KNOB, WORLD, Classroom, Offer, preset_config, settings_params
 from aidsim.model import AidModel
-from aidsim.params import DONORS
 from aidsim.sweep import evaluate
 
 WORLDS = 1000
@@ -34,7 +33,7 @@ def outcome_shares(preset: str, knobs: dict[str, float], seed: int, worlds: int 
 
 
 def _shares(resp: pd.DataFrame) -> pd.DataFrame:
-    return pd.crosstab(resp["donor"], resp["response"], normalize="index").reindex(index=list(DONORS), columns=list(tables.RESPONSES), fill_value=0.0)
+    return tables.summary(resp)[list(tables.RESPONSES)]
 
 
 def grid_values(key: str, cells: int = HEATMAP_CELLS) -> list[float]:

@@ -21,7 +21,10 @@ from typing import Any
 
 import pandas as pd
 
-PACKAGES = ("aidsim", "mesa", "hydra-core", "omegaconf", "numpy", "pandas", "pyarrow", "pydantic", "matplotlib")
+PACKAGES = (
+    "aidsim", "mesa", "hydra-core", "omegaconf", "numpy", "pandas", "pyarrow", "pydantic", "matplotlib", "scipy",
+    "SALib", "ema-workbench",  # optional (the `analysis` extra): None where not installed
+)
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
