@@ -52,15 +52,17 @@ def test_stacked_batch_equals_lone_runs(busy, key):
     }, f"{key}: changing it changed nothing, so this test would not notice a stacking bug"
 
 
-def test_events_keep_tension_cells_apart():
+def test_scripted_events_shift_stacked_tension_world_by_world():
     cfg = sweep_cfg("scenario=tumen_2016", "replicates=100")
-    cells = [{"tension.inter_korean": 0.1}, {"tension.inter_korean": 0.9}, {"flood.severity": 5.0}]
+    cells = [{"tension.inter_korean": 0.1}, {"tension.inter_korean": 0.95}, {"relations.china": 0.05}]
     params, _, _ = sweep.prepare(sweep._model_dict(cfg), cells)
-    assert len(sweep.plan(params, 10_000)) == 3  # scripted events shift tension as plain numbers
-    runs, _ = sweep.evaluate(cfg, cells)
-    lone, _ = sweep.run_cell(params[1], cells[1], 1)
-    mine = runs[runs.cell == 1].drop(columns="flood.severity").reset_index(drop=True)
-    pd.testing.assert_frame_equal(mine, lone)
+    assert len(sweep.plan(params, 10_000)) == 1  # events shift per-world levels too: one batch
+    runs, resp = sweep.evaluate(cfg, cells)
+    for i, cell in enumerate(cells):
+        lone_runs, lone_resp = sweep.run_cell(params[i], cell, i)
+        keys = [k for c in cells for k in c if k not in cell]
+        pd.testing.assert_frame_equal(runs[runs.cell == i].drop(columns=keys).reset_index(drop=True), lone_runs)
+        pd.testing.assert_frame_equal(resp[resp.cell == i].drop(columns=keys).reset_index(drop=True), lone_resp)
 
 
 def test_same_results_for_any_workers_and_chunking():

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from aidsim.ladder import Num
 from aidsim.params import Event
 
 if TYPE_CHECKING:
@@ -25,9 +26,9 @@ def events_by_day(events: list[Event]) -> dict[int, list[Event]]:
     return dict(out)
 
 
-def shifted(levels: dict[str, float], deltas: dict[str, float]) -> dict[str, float]:
-    """Levels moved by deltas, clipped to [0, 1]."""
-    return {k: float(np.clip(v + deltas.get(k, 0.0), 0.0, 1.0)) for k, v in levels.items()}
+def shifted(levels: dict[str, Num], deltas: dict[str, float]) -> dict[str, Num]:
+    """Levels moved by deltas, clipped to [0, 1]; a level may be one number or one per world."""
+    return {k: np.clip(v + deltas[k], 0.0, 1.0) if k in deltas else v for k, v in levels.items()}
 
 
 def apply_event(model: AidModel, event: Event) -> None:

@@ -55,8 +55,6 @@ STACKABLE = frozenset(
 whole-batch arrays. Others (day counts that steer control flow, donor profiles, events, horizon,
 seed) split cells into separate batches. tests/test_sweep.py checks each against a lone run."""
 
-_MOVED_BY_EVENTS = ("tension.", "relations.")  # scripted events shift these as plain numbers
-
 
 # ---------------------------------------------------------------------------------------------
 # Cells and their parameters
@@ -109,8 +107,6 @@ def _structure(params: Params) -> str:
     """What must be equal for cells to share a batch: everything but the stackable knobs."""
     data = params.model_dump(mode="json")
     for key in STACKABLE:
-        if params.events and key.startswith(_MOVED_BY_EVENTS):
-            continue
         section, name = key.split(".")
         data[section].pop(name, None)
     return json.dumps(data, sort_keys=True)
