@@ -24,7 +24,7 @@ from aidsim.config import compose, presets
 from aidsim.ladder import NOT_OFFERED, PENDING, Response, open_rung
 from aidsim.model import AidModel
 from aidsim.params import Params
-from aidsim.sweep import cell_params
+from aidsim.sweep import cell_params, knob
 
 WORLD = 0
 """The replicate index the classroom follows (see the module docstring)."""
@@ -85,14 +85,6 @@ def preset_config(preset: str) -> DictConfig:
     return _preset_config(preset).copy()
 
 
-def get(params: Params, key: str) -> Any:
-    """The value of a dotted key in Params (e.g. 'tension.inter_korean')."""
-    value: Any = params
-    for part in key.split("."):
-        value = getattr(value, part)
-    return value
-
-
 def settings_params(preset: str, knobs: dict[str, float], seed: int, replicates: int = 1) -> Params:
     """Validated Params for a preset with the sliders' values, a seed and a number of worlds."""
     return cell_params(preset_config(preset), {**knobs, "seed": int(seed), "replicates": int(replicates)})
@@ -101,7 +93,7 @@ def settings_params(preset: str, knobs: dict[str, float], seed: int, replicates:
 def preset_knobs(preset: str) -> dict[str, float]:
     """The slider values a preset sets."""
     params = settings_params(preset, {}, 0)
-    return {k.key: float(get(params, k.key)) for k in KNOBS}
+    return {k.key: float(knob(params, k.key)) for k in KNOBS}
 
 
 def parse_seed(text: str | int) -> int:
