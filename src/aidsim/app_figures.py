@@ -100,7 +100,7 @@ def ladder_figure(room: Classroom, large: bool = False) -> Figure:
         ax.set_xlim(-0.1, 3.2)
         ax.set_ylim(-3.6, 0.8)
         ax.axis("off")
-        pressure = room.pressure[-1]
+        pressure = room.pressure()[-1]
         ax.set_title(f"Preference ladder (pressure {pressure:.2f})\ndeepest rung opened: {RUNGS[deepest]}")
     return fig
 

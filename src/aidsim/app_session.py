@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from omegaconf import DictConfig
 
-from aidsim import narrative, tables
+from aidsim import flood, narrative, tables
 from aidsim.agents import NO_DAY
 from aidsim.config import compose, presets
 from aidsim.ladder import NOT_OFFERED, PENDING, Response, open_rung
@@ -130,7 +130,6 @@ class Classroom:
     seat: str | None = None
     model: AidModel = field(init=False)
     decisions: list[tuple[int, Offer | None]] = field(init=False, default_factory=list)
-    pressure: list[float] = field(init=False, default_factory=list)
     lock: threading.RLock = field(init=False, default_factory=threading.RLock, repr=False)
 
     def __post_init__(self) -> None:
@@ -156,7 +155,6 @@ class Classroom:
             if self.seat:
                 self.model.donor(self.seat).seat()
             self.decisions = []
-            self.pressure = [float(self.model.dprk.pressure[0])]
 
     # -- time ------------------------------------------------------------------------------
     @property
@@ -183,7 +181,6 @@ class Classroom:
                 if offer is not None:
                     offer.apply(self.model, self.seat)
             self.model.step()
-            self.pressure.append(float(self.model.dprk.pressure[0]))
             return True
 
     # -- what the page shows ---------------------------------------------------------------
@@ -192,9 +189,15 @@ class Classroom:
         with self.lock:
             return narrative.entries(self.model, WORLD)[::-1]
 
+    def pressure(self) -> np.ndarray:
+        """This world's unmet-need pressure on each day so far (from the model's history)."""
+        with self.lock:
+            d = self.model.dprk
+            return flood.pressure(self.model.history.array("unmet")[:, 0], d.capacity[0], self.params.dprk.planning_days)
+
     def rungs(self) -> tuple[int, int]:
         """(the rung the need opens today, the deepest rung it has opened so far), 0 = self-reliance."""
-        opened = open_rung(np.asarray(self.pressure), self.params.dprk)
+        opened = open_rung(self.pressure(), self.params.dprk)
         return int(opened[-1]), int(opened.max())
 
     def outcomes(self) -> list[dict[str, Any]]:
