@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from aidsim import plots, results, sweep
-from aidsim.config import compose
+from aidsim.model.config import compose
+from aidsim.report import figures
+from aidsim.runs import store as results
 
 
 def reproduce(study: str, *overrides: str) -> Path:
@@ -14,9 +15,9 @@ def reproduce(study: str, *overrides: str) -> Path:
     Extra Hydra overrides can be given on the command line (e.g. replicates=100)."""
     cfg = compose([f"experiment={study}", "sweep.plots=false", *overrides, *sys.argv[1:]], config_name="sweep")
     root = Path(cfg.sweep.dir)
-    out = sweep.run_study(cfg, root)
+    out = study.run_study(cfg, root)
     print(f"{study}: {out['cells']} cells, {out['runs']:,} runs this session ({out['chunks_resumed']} chunks resumed)")
-    for f in plots.study_figures(root):
+    for f in figures.study_figures(root):
         print(f"  {f}")
     return root
 

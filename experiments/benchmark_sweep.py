@@ -4,7 +4,7 @@
     python experiments/benchmark_sweep.py --aidsim-replicates 1000 --batch-replicates 5   # quicker
 
 The grid is the tension_x_severity study (11 x 11 cells, default 60-day 2024 model).
-(a) aidsim: `sweep.run_study`, everything aidsim-sweep does except drawing: stacked batches on all
+(a) aidsim: `study.run_study`, everything aidsim-sweep does except drawing: stacked batches on all
     cores, Parquet shards written to results/benchmark/, manifest. Peak RSS is the largest of this
     process and its workers, measured before (b) starts.
 (b) mesa.batch_run, one world per run: a Mesa model wrapping AidModel(replicates=[i]) with the
@@ -29,10 +29,11 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-from aidsim import designs, sweep
-from aidsim.config import compose
-from aidsim.model import AidModel
-from aidsim.params import DONORS
+from aidsim.model.config import compose
+from aidsim.model.model import AidModel
+from aidsim.model.params import DONORS
+from aidsim.runs import batch, designs, study
+from aidsim.runs.cells import cell_params, model_dict, stack
 
 OUT = Path("results/benchmark")
 
@@ -63,20 +64,20 @@ def run_aidsim(replicates: int, workers: int | None) -> tuple[int, float]:
         overrides.append(f"sweep.workers={workers}")
     cfg = compose(overrides, config_name="sweep")
     start = time.perf_counter()
-    out = sweep.run_study(cfg, root)
+    out = study.run_study(cfg, root)
     return out["runs"], time.perf_counter() - start
 
 
 def arithmetic_limit(cores: int, worlds: int = 100_000) -> float:
     """Runs/s of the model's array arithmetic alone on one big batch of the grid, times cores."""
     cfg = compose(["experiment=tension_x_severity"], config_name="sweep")
-    cells = grid()
-    params, cols, _ = sweep.prepare(sweep._model_dict(cfg), cells)
-    per = max(1, worlds // len(cells))
-    batch = sweep.stack(params, [per] * len(cells))
-    ids = np.tile(np.arange(per), len(cells))
+    grid_cells = grid()
+    params, cols, _ = batch.prepare(model_dict(cfg), grid_cells)
+    per = max(1, worlds // len(grid_cells))
+    stacked = stack(params, [per] * len(grid_cells))
+    ids = np.tile(np.arange(per), len(grid_cells))
     start = time.process_time()
-    AidModel(batch, replicates=ids, record=False).run()
+    AidModel(stacked, replicates=ids, record=False).run()
     return cores * len(ids) / (time.process_time() - start)
 
 
@@ -88,7 +89,7 @@ def _base():
 @functools.cache
 def _cell_params(severity: float, tension: float):
     # Composed once, validated once per cell: what a careful batch_run user would do.
-    return sweep.cell_params(_base(), {"flood.severity": severity, "tension.inter_korean": tension})
+    return cell_params(_base(), {"flood.severity": severity, "tension.inter_korean": tension})
 
 
 class OneWorld(mesa.Model):
@@ -113,7 +114,7 @@ def _any_accepted(model: OneWorld) -> bool:
 
 
 def _response(model: OneWorld, donor: str) -> str:
-    from aidsim.ladder import Response
+    from aidsim.model.ladder import Response
 
     return Response(int(model.world.donor(donor).status[0])).label
 
@@ -137,7 +138,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=None, help="aidsim workers (default: all cores)")
     args = ap.parse_args()
 
-    cores = args.workers or sweep.default_workers()
+    cores = args.workers or batch.default_workers()
     limit = arithmetic_limit(cores)
     cpu0 = cpu_seconds()
     runs_a, secs_a = run_aidsim(args.aidsim_replicates, args.workers)

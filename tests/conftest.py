@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from aidsim import tables
-from aidsim.config import load
-from aidsim.model import AidModel
+from aidsim.model.config import load
+from aidsim.model.model import AidModel
+from aidsim.runs import tables
 
 
 def run_scenario(*overrides: str):

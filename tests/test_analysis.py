@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aidsim import analysis, discovery
-from aidsim.config import compose
-from aidsim.errors import ConfigError
-from aidsim.sensitivity import Range, morris, sobol, sobol_design
+from aidsim.analysis import discovery, studies
+from aidsim.analysis.sensitivity import Range, morris, sobol, sobol_design
+from aidsim.model.config import compose
+from aidsim.model.errors import ConfigError
 
 BIN = Path(sys.executable).parent
 
@@ -108,25 +108,25 @@ def test_cell_outcomes_by_hand():
             "response": ["accepted", "ignored", "deferred", "ignored", "deferred", "accepted", "accepted", "accepted"],
         }
     )
-    out = analysis.cell_outcomes(runs, resp, horizon=60, ally_ids=("russia", "china"))
+    out = studies.cell_outcomes(runs, resp, horizon=60, ally_ids=("russia", "china"))
     assert out.loc[0, "p_any_accepted"] == 0.5 and out.loc[1, "p_any_accepted"] == 1.0
     assert out.loc[0, "p_seoul_accepted"] == 0.0 and out.loc[1, "p_seoul_accepted"] == 1.0
     assert out.loc[0, "p_ally_accepted"] == 0.5 and out.loc[1, "p_ally_accepted"] == 0.5
     assert out.loc[0, "median_first_accept_day"] == (4 + 61) / 2  # no acceptance counts as horizon + 1
     assert out.loc[1, "domestic_share"] == pytest.approx(0.3)
-    assert list(out.columns) == list(analysis.OUTPUTS)
+    assert list(out.columns) == list(studies.OUTPUTS)
 
 
 def test_targets_and_studies_fail_in_one_line():
-    ally_ids = analysis.allies(compose([]))
+    ally_ids = studies.allies(compose([]))
     assert ally_ids == ("russia", "china")  # conf/actors: ally: true
-    assert analysis.parse_target("south_korea accepted", ally_ids) == (("south_korea",), "accepted")
-    assert analysis.parse_target("ally deferred", ally_ids) == (("russia", "china"), "deferred")
+    assert studies.parse_target("south_korea accepted", ally_ids) == (("south_korea",), "accepted")
+    assert studies.parse_target("ally deferred", ally_ids) == (("russia", "china"), "deferred")
     with pytest.raises(ConfigError, match="target='seoul accepted'"):
-        analysis.parse_target("seoul accepted", ally_ids)
+        studies.parse_target("seoul accepted", ally_ids)
     with pytest.raises(ConfigError, match="available: .*amnok_2024"):
-        analysis.load_study("nope")
-    study = analysis.load_study("amnok_2024")
+        studies.load_study("nope")
+    study = studies.load_study("amnok_2024")
     assert study.parameters["flood.severity"].scale == "log"
 
 
@@ -167,7 +167,7 @@ def test_sensitivity_command_writes_tables_figures_and_a_rerunnable_manifest(tmp
         assert (out / name).is_file(), name
     s = pd.read_csv(out / "sobol.csv")
     assert list(s.columns) == ["output", "parameter", "S1", "S1_conf", "ST", "ST_conf", "varying"]
-    assert len(s) == len(analysis.OUTPUTS) * 6  # five outputs x six parameters of the study
+    assert len(s) == len(studies.OUTPUTS) * 6  # five outputs x six parameters of the study
     assert list(pd.read_csv(out / "morris.csv").columns) == ["output", "parameter", "mu", "mu_star", "mu_star_conf", "sigma", "varying"]
     assert len(pd.read_csv(out / "design_sobol.csv")) == 4 * (6 + 2)
     manifest = json.loads((out / "manifest.json").read_text())
@@ -222,10 +222,10 @@ def test_discover_reuses_a_sweep_of_the_same_name(tmp_path):
 
 
 def test_outcomes_do_not_depend_on_how_points_are_chunked():
-    study = analysis.load_study("amnok_2024")
-    base = analysis.base_config(study, replicates=30, seed=5)
-    points = analysis.latin_hypercube(study.ranges(), 7, seed=1)
-    one = analysis.Evaluator(base, chunk=100, progress=False, label="t").outcomes(points)
-    many = analysis.Evaluator(base, chunk=2, progress=False, label="t").outcomes(points)
+    study = studies.load_study("amnok_2024")
+    base = studies.base_config(study, replicates=30, seed=5)
+    points = studies.latin_hypercube(study.ranges(), 7, seed=1)
+    one = studies.Evaluator(base, chunk=100, progress=False, label="t").outcomes(points)
+    many = studies.Evaluator(base, chunk=2, progress=False, label="t").outcomes(points)
     pd.testing.assert_frame_equal(one, many)
     assert len(one) == 7 and one["p_any_accepted"].between(0, 1).all()

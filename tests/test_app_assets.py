@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("solara", reason="the `app` extra is not installed")
 
-from aidsim import assets  # noqa: E402
-from aidsim.errors import ConfigError  # noqa: E402
+from aidsim.app import assets  # noqa: E402
+from aidsim.model.errors import ConfigError  # noqa: E402
 
 
 def test_specs_are_the_ones_solaras_page_names():

@@ -48,7 +48,7 @@ def server(tmp_path_factory):
     port = _free_port()
     log_path = tmp_path_factory.mktemp("app") / "server.log"
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "aidsim.app", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        proc = subprocess.Popen([sys.executable, "-m", "aidsim.cli.app", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         url = f"http://127.0.0.1:{port}/"
         deadline = time.monotonic() + 300  # first start on a clean clone fetches the assets with npm
         while True:

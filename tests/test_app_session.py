@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aidsim import app_session as S
-from aidsim.app_debrief import DISPATCH, OUTCOMES, debrief_zip
-from aidsim.app_worlds import compare, heatmap, outcome_shares, play_decisions
-from aidsim.config import load, presets
-from aidsim.model import AidModel
-from aidsim.params import DONORS
-from aidsim.tables import RESPONSES, responses
+from aidsim.app import session as S
+from aidsim.app.debrief import DISPATCH, OUTCOMES, debrief_zip
+from aidsim.app.worlds import compare, heatmap, outcome_shares, play_decisions
+from aidsim.model.config import load, presets
+from aidsim.model.model import AidModel
+from aidsim.model.params import DONORS
+from aidsim.runs.tables import RESPONSES, responses
 
 
 def test_every_preset_loads_with_a_two_sentence_briefing_and_slider_values():
@@ -133,7 +133,7 @@ def test_debrief_zip_holds_dispatch_table_and_figures():
 
 
 def test_app_rejects_a_bad_port_in_one_line():
-    done = subprocess.run([sys.executable, "-m", "aidsim.app", "--port", "70000"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "aidsim.cli.app", "--port", "70000"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip() == "aidsim-app: error: --port 70000: out of range; use 1 to 65535"
 
@@ -143,6 +143,6 @@ def test_app_rejects_a_busy_port_in_one_line():
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        done = subprocess.run([sys.executable, "-m", "aidsim.app", "--port", str(port)], capture_output=True, text=True, timeout=120)
+        done = subprocess.run([sys.executable, "-m", "aidsim.cli.app", "--port", str(port)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip() == f"aidsim-app: error: --port {port}: already in use on 127.0.0.1; pick another, e.g. --port {port + 1}"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from aidsim.config import compose, presets
+from aidsim.model.config import compose, presets
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

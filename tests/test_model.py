@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aidsim import tables
-from aidsim.config import load
-from aidsim.ladder import Response
-from aidsim.model import AidModel
-from aidsim.params import DONORS
+from aidsim.model.config import load
+from aidsim.model.ladder import Response
+from aidsim.model.model import AidModel
+from aidsim.model.params import DONORS
+from aidsim.runs import tables
 from tests.conftest import run_scenario
 
 

@@ -9,29 +9,30 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aidsim import plots, sweep
-from aidsim.config import compose
+from aidsim.model.config import compose
+from aidsim.report import figures
+from aidsim.runs import study
 
 
 def run(tmp_path: Path, name: str, *overrides: str) -> Path:
     root = tmp_path / name
     cfg = compose([f"sweep.dir={root}", "sweep.plots=false", "replicates=60", *overrides], config_name="sweep")
-    sweep.run_study(cfg, root)
+    study.run_study(cfg, root)
     return root
 
 
 def test_wilson_interval_matches_known_values():
-    lo, hi = plots.wilson(np.array([0, 5, 10]), np.array([10, 10, 10]))
+    lo, hi = figures.wilson(np.array([0, 5, 10]), np.array([10, 10, 10]))
     np.testing.assert_allclose(lo, [0.0, 0.2366, 0.7225], atol=1e-4)
     np.testing.assert_allclose(hi, [0.2775, 0.7634, 1.0], atol=1e-4)
 
 
 def test_two_knob_grid_gives_maps_with_the_2024_point(tmp_path):
     root = run(tmp_path, "g", "+sweep.grid={tension.inter_korean:[0.5,0.9,1.0],flood.severity:[0.5,1.5,40.0]}")
-    files = plots.study_figures(root, ("png", "svg"))
+    files = figures.study_figures(root, ("png", "svg"))
     assert {f.name for f in files} == {f"{n}.{e}" for n in ("p_accepted", "most_likely_response", "first_acceptance") for e in ("png", "svg")}
     assert all(f.stat().st_size > 10_000 for f in files)
-    s = plots.StudySummary(root)
+    s = figures.StudySummary(root)
     assert s.marker == "2024" and s.base == {"tension.inter_korean": 0.9, "flood.severity": 1.0}
     k, n = s.p("russia")
     assert n.eq(60).all() and (k <= n).all()
@@ -41,10 +42,10 @@ def test_two_knob_grid_gives_maps_with_the_2024_point(tmp_path):
 
 
 def test_summary_counts_match_the_raw_tables(tmp_path):
-    from aidsim import results
+    from aidsim.runs import store as results
 
     root = run(tmp_path, "c", "+sweep.grid={flood.severity:[1.0,30.0]}")
-    s = plots.StudySummary(root)
+    s = figures.StudySummary(root)
     resp = results.load(root)
     runs = results.load(root, "runs")
     for cell in (0, 1):
@@ -60,9 +61,9 @@ def test_summary_counts_match_the_raw_tables(tmp_path):
 
 def test_one_knob_and_sampled_designs_give_lines(tmp_path):
     one = run(tmp_path, "one", "+sweep.grid={flood.severity:[0.5,2.0,8.0,32.0]}")
-    assert [f.name for f in plots.study_figures(one, ("png",))] == ["p_accepted_lines.png"]
+    assert [f.name for f in figures.study_figures(one, ("png",))] == ["p_accepted_lines.png"]
     lhs = run(tmp_path, "lhs", "replicates=20", "sweep.sample={method:lhs,n:24,seed:3,ranges:{tension.inter_korean:[0,1],flood.severity:[0.3,100]},log:[flood.severity]}")
-    names = [f.name for f in plots.study_figures(lhs, ("png",))]
+    names = [f.name for f in figures.study_figures(lhs, ("png",))]
     assert names == ["p_accepted_by_tension_inter_korean.png", "p_accepted_by_flood_severity.png"]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aidsim.streams import Streams, logistic, lognormal
+from aidsim.model.streams import Streams, logistic, lognormal
 
 
 def test_draws_depend_only_on_seed_replicate_day_and_slot():

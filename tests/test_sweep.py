@@ -10,10 +10,13 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from aidsim import designs, results, sweep, tables
-from aidsim.config import compose, presets
-from aidsim.errors import ConfigError
-from aidsim.model import AidModel
+from aidsim.model.config import compose, presets
+from aidsim.model.errors import ConfigError
+from aidsim.model.model import AidModel
+from aidsim.runs import batch, designs, tables
+from aidsim.runs import store as results
+from aidsim.runs.cells import STACKABLE, cell_params, knob, model_dict, plan
+from aidsim.runs.study import run_study
 
 
 def sweep_cfg(*overrides: str):
@@ -33,15 +36,15 @@ def _other(value):
     return value * 0.5 if value > 0 else 0.3
 
 
-@pytest.mark.parametrize("key", sorted(sweep.STACKABLE))
+@pytest.mark.parametrize("key", sorted(STACKABLE))
 def test_stacked_batch_equals_lone_runs(busy, key):
-    base_value = sweep.knob(sweep.cell_params(busy, {}), key)
-    cells = [{key: base_value}, {key: _other(base_value)}]
-    params, cols, _ = sweep.prepare(sweep._model_dict(busy), cells)
-    assert len(sweep.plan(params, 10_000)) == 1, "the two cells should share one batch"
-    runs, resp = sweep.evaluate(busy, cells)
-    for i, cell in enumerate(cells):
-        lone_runs, lone_resp = sweep.run_cell(params[i], cell, i)
+    base_value = knob(cell_params(busy, {}), key)
+    two = [{key: base_value}, {key: _other(base_value)}]
+    params, cols, _ = batch.prepare(model_dict(busy), two)
+    assert len(plan(params, 10_000)) == 1, "the two cells should share one batch"
+    runs, resp = batch.evaluate(busy, two)
+    for i, cell in enumerate(two):
+        lone_runs, lone_resp = batch.run_cell(params[i], cell, i)
         pd.testing.assert_frame_equal(runs[runs.cell == i].reset_index(drop=True), lone_runs)
         pd.testing.assert_frame_equal(resp[resp.cell == i].reset_index(drop=True), lone_resp)
     assert not runs[runs.cell == 0].drop(columns=["cell", key]).equals(runs[runs.cell == 1].drop(columns=["cell", key])) or key in {
@@ -55,11 +58,11 @@ def test_stacked_batch_equals_lone_runs(busy, key):
 def test_scripted_events_shift_stacked_tension_world_by_world():
     cfg = sweep_cfg("scenario=tumen_2016", "replicates=100")
     cells = [{"tension.inter_korean": 0.1}, {"tension.inter_korean": 0.95}, {"relations.china": 0.05}]
-    params, _, _ = sweep.prepare(sweep._model_dict(cfg), cells)
-    assert len(sweep.plan(params, 10_000)) == 1  # events shift per-world levels too: one batch
-    runs, resp = sweep.evaluate(cfg, cells)
+    params, _, _ = batch.prepare(model_dict(cfg), cells)
+    assert len(plan(params, 10_000)) == 1  # events shift per-world levels too: one batch
+    runs, resp = batch.evaluate(cfg, cells)
     for i, cell in enumerate(cells):
-        lone_runs, lone_resp = sweep.run_cell(params[i], cell, i)
+        lone_runs, lone_resp = batch.run_cell(params[i], cell, i)
         keys = [k for c in cells for k in c if k not in cell]
         pd.testing.assert_frame_equal(runs[runs.cell == i].drop(columns=keys).reset_index(drop=True), lone_runs)
         pd.testing.assert_frame_equal(resp[resp.cell == i].drop(columns=keys).reset_index(drop=True), lone_resp)
@@ -68,23 +71,23 @@ def test_scripted_events_shift_stacked_tension_world_by_world():
 def test_same_results_for_any_workers_and_chunking():
     cfg = sweep_cfg("replicates=90")
     cells = designs.grid_cells({"tension.inter_korean": [0.0, 0.5, 1.0], "flood.severity": [1.0, 30.0]})
-    one = sweep.evaluate(cfg, cells, workers=1, chunk_worlds=100_000)
-    many = sweep.evaluate(cfg, cells, workers=2, chunk_worlds=40)
+    one = batch.evaluate(cfg, cells, workers=1, chunk_worlds=100_000)
+    many = batch.evaluate(cfg, cells, workers=2, chunk_worlds=40)
     for a, b in zip(one, many, strict=True):
         pd.testing.assert_frame_equal(a, b)
 
 
 def test_cell_rows_equal_a_plain_model_run():
     cfg = sweep_cfg("replicates=80")
-    runs, resp = sweep.evaluate(cfg, [{"flood.severity": 12.0}])
-    model = AidModel(sweep.cell_params(cfg, {"flood.severity": 12.0}), record=False).run()
+    runs, resp = batch.evaluate(cfg, [{"flood.severity": 12.0}])
+    model = AidModel(cell_params(cfg, {"flood.severity": 12.0}), record=False).run()
     assert list(runs.columns[:2]) == ["cell", "flood.severity"]
     pd.testing.assert_frame_equal(runs.iloc[:, 2:], tables.runs(model))
     pd.testing.assert_frame_equal(resp.iloc[:, 2:], tables.responses(model))
 
 
 def test_knob_columns_are_typed_from_the_schema():
-    runs, _ = sweep.evaluate(sweep_cfg("replicates=5"), [{"tension.inter_korean": 0}, {"tension.inter_korean": 1}])
+    runs, _ = batch.evaluate(sweep_cfg("replicates=5"), [{"tension.inter_korean": 0}, {"tension.inter_korean": 1}])
     assert runs["tension.inter_korean"].dtype == np.float64  # YAML 0 and 1 are ints; the schema says float
 
 
@@ -105,7 +108,7 @@ def study(tmp_path, name="s", *overrides):
 
 def test_store_layout_manifest_and_load(tmp_path):
     cfg, root = study(tmp_path)
-    out = sweep.run_study(cfg, root)
+    out = run_study(cfg, root)
     assert out["chunks"] == 6 and out["chunks_run"] == 6  # 150-world chunks hold one 100-world cell
     m = results.Store(root).manifest()
     assert m["status"] == "complete" and m["runs"] == 600 and m["seed"] == 2024
@@ -121,15 +124,15 @@ def test_store_layout_manifest_and_load(tmp_path):
     cells = results.cells(root)
     assert len(cells) == 6 and set(cells.columns) == {"cell", "tension.inter_korean", "flood.severity"}
     # the same cells, evaluated in memory, give the same rows
-    mem_runs, _ = sweep.evaluate(cfg, designs.grid_cells(OmegaConf.to_container(cfg.sweep.grid)))
+    mem_runs, _ = batch.evaluate(cfg, designs.grid_cells(OmegaConf.to_container(cfg.sweep.grid)))
     pd.testing.assert_frame_equal(mem_runs, runs)
 
 
 def test_resume_after_interruption_equals_uninterrupted(tmp_path):
     cfg, root = study(tmp_path, "full")
-    sweep.run_study(cfg, root)
+    run_study(cfg, root)
     cfg2, root2 = study(tmp_path, "cut")
-    sweep.run_study(cfg2, root2)
+    run_study(cfg2, root2)
     st = results.Store(root2)
     # what a kill leaves: two chunks never finished (one with its responses shard already written)
     # and a half-written temporary file
@@ -139,7 +142,7 @@ def test_resume_after_interruption_equals_uninterrupted(tmp_path):
     (root2 / "runs" / ".chunk-000003.parquet.abc.tmp").write_bytes(b"half")
     with pytest.warns(UserWarning, match="incomplete"):
         results.load(root2)
-    out = sweep.run_study(cfg2, root2)
+    out = run_study(cfg2, root2)
     assert out["chunks_resumed"] == 4 and out["chunks_run"] == 2
     assert not list((root2 / "runs").glob(".*.tmp"))
     for table in results.TABLES:
@@ -149,31 +152,31 @@ def test_resume_after_interruption_equals_uninterrupted(tmp_path):
 
 def test_resume_keeps_the_original_chunk_plan(tmp_path):
     cfg, root = study(tmp_path)
-    sweep.run_study(cfg, root)
+    run_study(cfg, root)
     results.Store(root).shard("runs", 0).unlink()
-    out = sweep.run_study(study(tmp_path, "s", "sweep.chunk_worlds=1000")[0], root)
+    out = run_study(study(tmp_path, "s", "sweep.chunk_worlds=1000")[0], root)
     assert out["chunks"] == 6 and out["chunks_run"] == 1
 
 
 def test_force_redoes_everything(tmp_path):
     cfg, root = study(tmp_path)
-    sweep.run_study(cfg, root)
-    out = sweep.run_study(study(tmp_path, "s", "sweep.force=true")[0], root)
+    run_study(cfg, root)
+    out = run_study(study(tmp_path, "s", "sweep.force=true")[0], root)
     assert out["chunks_resumed"] == 0 and out["chunks_run"] == 6
 
 
 def test_a_changed_study_is_not_mixed_with_old_results(tmp_path):
     cfg, root = study(tmp_path)
-    sweep.run_study(cfg, root)
+    run_study(cfg, root)
     with pytest.raises(ConfigError, match="another config or design; pass --force"):
-        sweep.run_study(study(tmp_path, "s", "replicates=200")[0], root)
+        run_study(study(tmp_path, "s", "replicates=200")[0], root)
 
 
 def test_load_errors_are_one_line(tmp_path):
     with pytest.raises(ConfigError, match="not a sweep results folder"):
         results.load(tmp_path)
     cfg, root = study(tmp_path)
-    sweep.run_study(cfg, root)
+    run_study(cfg, root)
     with pytest.raises(ConfigError, match="table='cells'"):
         results.load(root, "cells")
 
@@ -181,7 +184,7 @@ def test_load_errors_are_one_line(tmp_path):
 def test_memory_is_released_between_chunks(tmp_path):
     """Workers write their own shards: the parent never holds more than one chunk's tables."""
     cfg, root = study(tmp_path, "m", "sweep.workers=2")
-    out = sweep.run_study(cfg, root)
+    out = run_study(cfg, root)
     assert out["workers"] == 2 and len(results.Store(root).done()) == 6
     shutil.rmtree(root)
 
@@ -210,7 +213,7 @@ def test_sampled_designs_cover_their_ranges(method, n):
 
 def test_sampled_study_runs_integer_knobs_validly(tmp_path):
     cfg = sweep_cfg(f"sweep.dir={tmp_path / 's'}", "replicates=10", "sweep.sample={method:lhs,n:6,ranges:{dprk.mobilisation_days:[1,20],flood.severity:[1,50]}}")
-    sweep.run_study(cfg, tmp_path / "s")
+    run_study(cfg, tmp_path / "s")
     cells = results.cells(tmp_path / "s")
     assert cells["dprk.mobilisation_days"].dtype == np.int64 and len(cells) == 6
 
@@ -221,9 +224,9 @@ def test_every_shipped_study_is_valid(study):
     assert cfg.sweep.study == study
     spec = OmegaConf.to_container(cfg.sweep, resolve=True)
     cells = designs.study_cells(spec)
-    params, _, _ = sweep.prepare(sweep._model_dict(cfg), cells)  # every cell passes the schema
+    params, _, _ = batch.prepare(model_dict(cfg), cells)  # every cell passes the schema
     assert len(params) == len(cells) >= 21
-    assert len(sweep.plan(params, 25_000)) <= len(cells)  # stacked: never more batches than cells
+    assert len(plan(params, 25_000)) <= len(cells)  # stacked: never more batches than cells
 
 
 def test_default_study_is_the_issue_grid():

@@ -12,8 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from aidsim import results, sweep
-from aidsim.config import compose
+from aidsim.cli import sweep
+from aidsim.model.config import compose
+from aidsim.runs import batch, study
+from aidsim.runs import store as results
 
 BIN = Path(sys.executable).parent
 
@@ -75,7 +77,7 @@ def test_bad_input_from_the_console_script(tmp_path):
 def _uninterrupted(tmp_path: Path, *overrides: str) -> Path:
     root = tmp_path / "reference"
     cfg = compose([*overrides, f"sweep.dir={root}", "sweep.plots=false"], config_name="sweep")
-    sweep.run_study(cfg, root)
+    study.run_study(cfg, root)
     return root
 
 
@@ -116,7 +118,7 @@ def test_multirun_one_job_per_cell(tmp_path, launcher):
     # each job's rows equal the same cell run in-process
     cfg = compose(["replicates=40", "sweep.plots=false"], config_name="sweep")
     cell = {"tension.inter_korean": 0.8, "flood.severity": 20.0}
-    mem, _ = sweep.evaluate(cfg, [cell])
+    mem, _ = batch.evaluate(cfg, [cell])
     job = runs[(runs["tension.inter_korean"] == 0.8) & (runs["flood.severity"] == 20.0)]
     pd.testing.assert_frame_equal(job[mem.columns[1:]].reset_index(drop=True), mem.drop(columns="cell"))
     assert (tmp_path / "mr" / "figures" / "p_accepted.png").is_file() == (launcher == "local")  # drawn once, after the last job

@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from aidsim import tables
-from aidsim.config import load
-from aidsim.model import AidModel
+from aidsim.model.config import load
+from aidsim.model.model import AidModel
+from aidsim.runs import tables
 
 GOLDEN = Path(__file__).with_suffix(".json")
 CASES = {

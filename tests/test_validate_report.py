@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from aidsim import report
-from aidsim.validate import headline
+from aidsim.analysis.validation import headline
+from aidsim.report import markdown
 
 BIN = Path(sys.executable).parent
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -39,11 +39,11 @@ def test_report_sets_each_record_beside_the_model_and_says_what_is_wrong(tmp_pat
 
 
 def test_brier_of_a_perfect_and_a_uniform_forecast():
-    sure = pd.DataFrame({"observed": ["accepted"], **{f"p_{r}": [float(r == "accepted")] for r in report.RESPONSES}})
-    assert report.climatology_brier(sure) == 0.0
+    sure = pd.DataFrame({"observed": ["accepted"], **{f"p_{r}": [float(r == "accepted")] for r in markdown.RESPONSES}})
+    assert markdown.climatology_brier(sure) == 0.0
     # pooled frequencies of two different records: each donor gets 0.5/0.5 -> (0.5^2 + 0.5^2) = 0.5
     mixed = pd.DataFrame({"observed": ["accepted", "ignored"]})
-    assert report.climatology_brier(mixed) == 0.5
+    assert markdown.climatology_brier(mixed) == 0.5
 
 
 def test_committed_report_and_figure_exist_and_are_small():

@@ -15,15 +15,15 @@ __all__ = ["AidModel", "load", "load_params"]
 def __getattr__(name: str) -> Any:
     # Lazy imports keep `import aidsim` cheap for console scripts that need only part of it.
     if name == "AidModel":
-        from aidsim.model import AidModel
+        from aidsim.model.model import AidModel
 
         return AidModel
     if name == "load_params":
-        from aidsim.config import load
+        from aidsim.model.config import load
 
         return load
     if name == "load":
-        from aidsim.results import load
+        from aidsim.runs.store import load
 
         return load
     raise AttributeError(f"module 'aidsim' has no attribute {name!r}")

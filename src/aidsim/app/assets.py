@@ -1,0 +1,110 @@
+"""The classroom page's front-end files, kept on this machine so the page works with no internet.
+
+Solara's page template loads its JavaScript and CSS from `/_solara/cdn/<npm spec>/<file>`; the
+server answers from `SOLARA_ASSETS_PROXY_CACHE_DIR/<npm spec>/<file>` and only falls back to a
+public CDN when a file is missing (which fails in a classroom without internet: a blank page).
+A CDN path `<spec>/<file>` is file `<file>` of the npm package `<spec>`, so `npm pack <spec>`,
+unpacked without its top `package/` folder, fills the cache exactly. The specs are read from
+the installed solara itself, so the cache always matches the pinned solara version.
+
+    python -m aidsim.app.assets            # fill the cache (what `aidsim-app` does on first start)
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+from aidsim.model.errors import ConfigError
+
+ENV = "AIDSIM_ASSETS_DIR"
+"""Override for where the cache lives (default: inside the active Python environment)."""
+
+NEEDED = ("@widgetti/solara-vuetify-app@", "requirejs@", "font-awesome@")
+"""Packages every solara page with ipyvue 1.x loads; the page uses no component (altair, math,
+mermaid, the draggable grid) that lazily needs anything else."""
+
+# An npm spec right after the CDN prefix in solara's Jinja templates ({{cdn}}/) or in its settings
+# default for font-awesome ("/font-awesome@4.5.0/css/...").
+_SPEC = r"((?:@[\w.-]+/)?[\w.-]+@[\w.+-]*\w)"
+_PATTERNS = (re.compile(r"\{\{\s*cdn\s*\}\}/" + _SPEC + "/"), re.compile(r"fontawesome_path[^=]*=\s*\"/" + _SPEC + "/"))
+
+
+def cache_dir() -> Path:
+    """Where the assets live: $AIDSIM_ASSETS_DIR, else `<python environment>/share/aidsim/solara-assets`
+    (a virtual environment built by `make` keeps its own; `make clean` removes it with the venv)."""
+    return Path(os.environ.get(ENV) or Path(sys.prefix) / "share" / "aidsim" / "solara-assets").resolve()
+
+
+def required_specs() -> list[str]:
+    """The npm specs (name@version) of NEEDED, as the installed solara writes them in its page."""
+    spec = importlib.util.find_spec("solara")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("solara is not installed: pip install -e '.[app]'")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    found: set[str] = set()
+    for path in [*root.glob("server/templates/*.j2"), root / "server" / "settings.py"]:
+        text = re.sub(r"<!--.*?-->", "", path.read_text(encoding="utf-8"), flags=re.S)  # skip commented-out links
+        found.update(m.group(1) for pat in _PATTERNS for m in pat.finditer(text))
+    specs = sorted(s for s in found if s.startswith(NEEDED))
+    missing = [n for n in NEEDED if not any(s.startswith(n) for s in specs)]
+    if missing:  # a solara upgrade moved things: say so rather than serve a blank page
+        raise ConfigError(f"solara {root} no longer names {missing} in its page template; update aidsim.app.assets.NEEDED")
+    return specs
+
+
+def _fetch(spec: str, target: Path) -> None:
+    """`npm pack` one package and unpack it at `target`, atomically (a half-filled folder never looks complete)."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ConfigError(f"npm not found: needed once to fetch {spec} for the page (apt-get install npm, or `make browser`)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".tmp-") as tmp:
+        done = subprocess.run([npm, "pack", spec, "--json", "--pack-destination", tmp], cwd=tmp, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise ConfigError(f"npm pack {spec} failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
+        tgz = Path(tmp) / json.loads(done.stdout)[0]["filename"]
+        unpacked = Path(tmp) / "unpacked"
+        with tarfile.open(tgz) as tf:
+            for member in tf.getmembers():
+                top, _, rest = member.name.partition("/")  # drop the tarball's top folder ("package/")
+                if rest:
+                    member.name = rest
+                    tf.extract(member, unpacked, filter="data")
+        os.replace(unpacked, target)
+
+
+def ensure(verbose: bool = True) -> Path:
+    """Fill the cache with what the installed solara asks for (a no-op once filled); return its path."""
+    cache = cache_dir()
+    for spec in required_specs():
+        target = cache / spec
+        if (target / "package.json").is_file():
+            continue
+        if verbose:
+            print(f"aidsim: fetching page asset {spec} (once) into {cache}", file=sys.stderr)
+        _fetch(spec, target)
+    return cache
+
+
+def main() -> None:
+    """`python -m aidsim.app.assets`: fill the cache and print where it is."""
+    from aidsim.model.errors import EXIT_BAD_INPUT
+
+    try:
+        print(ensure())
+    except ConfigError as exc:
+        print(f"aidsim-assets: error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+if __name__ == "__main__":
+    main()

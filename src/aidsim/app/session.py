@@ -1,0 +1,231 @@
+"""One browser tab's classroom: the settings, the world on screen and a student's seat at the table.
+
+The page (app.py) only draws what a `Classroom` holds and forwards clicks to it; the Classroom
+only calls the model's public API (config, AidModel, the seat, tables, narrative, ladder).
+
+The classroom view follows ONE world: replicate 0 of the chosen seed, the same world whose
+dispatch `aidsim seed=S` writes to dispatch.md. Another seed is another world; the spread over
+many worlds is on the "Many worlds" tab.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig
+
+from aidsim.model import flood
+from aidsim.model.config import compose, presets
+from aidsim.model.ladder import NO_DAY, NOT_OFFERED, PENDING, Response, open_rung
+from aidsim.model.model import AidModel
+from aidsim.model.params import Params
+from aidsim.report import narrative
+from aidsim.runs import tables
+from aidsim.runs.cells import cell_params, knob
+
+WORLD = 0
+"""The replicate index the classroom follows (see the module docstring)."""
+
+DEFAULT_PRESET = "amnok_2024"
+
+
+@dataclass(frozen=True)
+class Knob:
+    """A slider: a dotted config key, a label, and the values it offers (a range or a list)."""
+
+    key: str
+    label: str
+    lo: float = 0.0
+    hi: float = 1.0
+    step: float = 0.05
+    values: tuple[float, ...] = ()  # a list of values for knobs that span orders of magnitude
+
+    def choices(self, current: float) -> list[float]:
+        """The listed values with the preset's own value added, so a preset is never snapped away."""
+        return sorted({*self.values, float(current)})
+
+
+KNOBS: tuple[Knob, ...] = (
+    Knob("tension.inter_korean", "Inter-Korean tension"),
+    Knob("relations.russia", "Relations with Russia"),
+    Knob("relations.china", "Relations with China"),
+    Knob("flood.severity", "Flood severity (x 2024 damage)", values=(0.25, 0.5, 1, 2, 5, 10, 20, 50, 80, 160)),
+    Knob("dprk.capacity", "Domestic capacity (relief/day)", values=(0.01, 0.02, 0.045, 0.1, 0.2, 0.5, 1, 2)),
+    Knob("dprk.image_sensitivity", "Image sensitivity"),
+)
+KNOB = {k.key: k for k in KNOBS}
+
+SEATS: dict[str, str] = {
+    "south_korea": "Seoul",
+    "china": "Beijing",
+    "russia": "Moscow",
+    "united_states": "Washington",
+    "un_agencies": "the UN",
+}
+"""Donors a student can play, with the name the class uses for them."""
+
+CHANNELS: dict[str, str] = {"direct": "Directly", "red_cross": "Through the Red Cross", "un": "Through the UN", "ngo": "Through NGOs"}
+
+_compose_lock = threading.Lock()  # Hydra's global state is not thread-safe; tabs run in threads
+
+
+@lru_cache(maxsize=None)
+def _preset_config(preset: str) -> DictConfig:
+    with _compose_lock:
+        return compose([f"scenario={preset}"])
+
+
+def preset_config(preset: str) -> DictConfig:
+    """The composed config of a scenario preset (cached: composing costs ~0.1 s)."""
+    if preset not in presets("scenario"):
+        raise ValueError(f"scenario={preset}: unknown preset; choose one of {presets('scenario')}")
+    return _preset_config(preset).copy()
+
+
+def settings_params(preset: str, knobs: dict[str, float], seed: int, replicates: int = 1) -> Params:
+    """Validated Params for a preset with the sliders' values, a seed and a number of worlds."""
+    return cell_params(preset_config(preset), {**knobs, "seed": int(seed), "replicates": int(replicates)})
+
+
+def preset_knobs(preset: str) -> dict[str, float]:
+    """The slider values a preset sets."""
+    params = settings_params(preset, {}, 0)
+    return {k.key: float(knob(params, k.key)) for k in KNOBS}
+
+
+def parse_seed(text: str | int) -> int:
+    """The seed box's text as a seed (the box hands over a str); ValueError with one line if not."""
+    try:
+        seed = int(str(text).strip())
+    except ValueError:
+        raise ValueError(f"seed={text!r}: not a whole number; use 0 or more, e.g. 2024") from None
+    if seed < 0:
+        raise ValueError(f"seed={seed}: must be 0 or more")
+    return seed
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A seated student's decision: what to offer, how, with which conditions."""
+
+    channel: str = "red_cross"
+    content_fit: float = 0.6  # 1 = exactly what Pyongyang asked for (rice, cement), 0 = what it did not want
+    conditions: float = 0.3  # 0 = none; 1 = full monitoring and foreign staff on the ground
+    size: float = 0.5  # share of the visible damage the package would cover
+
+    def apply(self, model: AidModel, donor_id: str) -> None:
+        model.donor(donor_id).offer_now(self.channel, self.content_fit, self.conditions, self.size)
+
+
+@dataclass
+class Classroom:
+    """The state behind one tab: settings, the world on screen, the seat, the decisions taken."""
+
+    preset: str = DEFAULT_PRESET
+    knobs: dict[str, float] = field(default_factory=dict)
+    seed: int = 2024
+    seat: str | None = None
+    model: AidModel = field(init=False)
+    decisions: list[tuple[int, Offer | None]] = field(init=False, default_factory=list)
+    lock: threading.RLock = field(init=False, default_factory=threading.RLock, repr=False)
+
+    def __post_init__(self) -> None:
+        self.knobs = {**preset_knobs(self.preset), **self.knobs}
+        self.reset()
+
+    # -- settings --------------------------------------------------------------------------
+    @property
+    def params(self) -> Params:
+        return self.model.params
+
+    def choose_preset(self, preset: str) -> None:
+        """Load a preset: its slider values, then a fresh world."""
+        self.preset = preset
+        self.knobs = preset_knobs(preset)
+        self.reset()
+
+    def reset(self) -> None:
+        """A fresh world with the current settings and seat (nothing else on the page is touched)."""
+        with self.lock:
+            params = settings_params(self.preset, self.knobs, self.seed)
+            self.model = AidModel(params, replicates=[WORLD])
+            if self.seat:
+                self.model.donor(self.seat).seat()
+            self.decisions = []
+
+    # -- time ------------------------------------------------------------------------------
+    @property
+    def day(self) -> int:
+        return self.model.day
+
+    @property
+    def done(self) -> bool:
+        return self.model.done
+
+    @property
+    def awaiting_decision(self) -> bool:
+        """The seat must decide before the next day: it has not offered yet and the run goes on."""
+        return bool(self.seat) and not self.done and int(self.model.donor(self.seat).status[0]) == NOT_OFFERED
+
+    def step(self, offer: Offer | None = None, decided: bool = False) -> bool:
+        """Advance one day. A seated student's decision (`offer`, or None to wait) must be given with
+        `decided=True` when one is due; returns False when the day did not advance."""
+        with self.lock:
+            if self.done or (self.awaiting_decision and not decided):
+                return False
+            if self.awaiting_decision:
+                self.decisions.append((self.day + 1, offer))
+                if offer is not None:
+                    offer.apply(self.model, self.seat)
+            self.model.step()
+            return True
+
+    # -- what the page shows ---------------------------------------------------------------
+    def feed(self) -> list[narrative.Entry]:
+        """The dispatch of this world, newest first."""
+        with self.lock:
+            return narrative.entries(self.model, WORLD)[::-1]
+
+    def pressure(self) -> np.ndarray:
+        """This world's unmet-need pressure on each day so far (from the model's history)."""
+        with self.lock:
+            d = self.model.dprk
+            return flood.pressure(self.model.history.array("unmet")[:, 0], d.capacity[0], self.params.dprk.planning_days)
+
+    def rungs(self) -> tuple[int, int]:
+        """(the rung the need opens today, the deepest rung it has opened so far), 0 = self-reliance."""
+        opened = open_rung(self.pressure(), self.params.dprk)
+        return int(opened[-1]), int(opened.max())
+
+    def outcomes(self) -> list[dict[str, Any]]:
+        """Per donor in this world: offer day, answer so far, size offered, aid delivered."""
+        with self.lock:
+            out = []
+            for d in self.model.donors:
+                offered, status = d.offer_day[0] != NO_DAY, int(d.status[0])
+                answer = "awaiting answer" if status == PENDING and not self.done else Response(status).label
+                out.append(
+                    {
+                        "donor": d.donor_id,
+                        "who": narrative.WHO[d.donor_id],
+                        "offer_day": int(d.offer_day[0]) if offered else None,
+                        "response": answer if offered else "not_offered",
+                        "requested": bool(d.requested[0]),
+                        "offered": float(d.size[0]) if offered else 0.0,
+                        "delivered": float(d.delivered[0]),
+                    }
+                )
+            return out
+
+    def outcome_table(self):
+        """The documented per-(replicate, donor) table for this world (tables.responses)."""
+        with self.lock:
+            return tables.responses(self.model)
+
+    def dispatch_markdown(self) -> str:
+        with self.lock:
+            return narrative.dispatch_markdown(self.model, WORLD)

@@ -1,0 +1,81 @@
+"""`aidsim-analyze`: sensitivity, discover and whatif over a study (see aidsim.analysis.studies)."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from pathlib import Path
+
+import hydra
+import pandas as pd
+from omegaconf import DictConfig
+
+from aidsim.analysis.studies import COMMANDS, from_manifest, load_study, run, unknown_setting
+from aidsim.cli.guard import guarded
+from aidsim.model.config import conf_dir
+from aidsim.model.errors import ConfigError
+
+
+@hydra.main(config_path=str(conf_dir()), config_name="analysis/analyze", version_base="1.3")
+def _analyze(cfg: DictConfig) -> None:
+    if cfg.manifest:
+        cfg, study = from_manifest(cfg.manifest, cfg.out)
+    else:
+        study = load_study(cfg.study, sweep_ok=cfg.command == "discover" and cfg.discover.reuse_sweep)
+    start = time.perf_counter()
+    out = run(cfg, study)
+    print(summary_lines(cfg, out))
+    print(f"results: {out} ({time.perf_counter() - start:.1f} s)")
+
+
+def summary_lines(cfg: DictConfig, out: Path) -> str:
+    """The console report: the headline of what the command found."""
+    if cfg.command == "sensitivity":
+        lines = []
+        from aidsim.analysis.sensitivity import RARE
+
+        for name in ("sobol", "morris"):
+            f = out / f"{name}.csv"
+            if f.is_file():
+                df = pd.read_csv(f)
+                key = "ST" if name == "sobol" else "mu_star"
+                n_points = len(pd.read_csv(out / f"design_{name}.csv"))
+                lines.append(f"{name}: {key} per output (largest first), {n_points} points")
+                for output, g in df.groupby("output", sort=False):
+                    k = int(g["varying"].iloc[0])
+                    g = g.dropna(subset=[key]).sort_values(key, ascending=False)
+                    top = ", ".join(f"{r.parameter}={getattr(r, key):.2f}" for r in g.head(3).itertuples())
+                    note = f"  [varies at only {k} points: unreliable]" if 0 < k < RARE * n_points else ""
+                    lines.append(f"  {output:<24} {top if k else '(constant over the design)'}{note}")
+        return "\n".join(lines)
+    if cfg.command == "discover":
+        return (out / "box.md").read_text(encoding="utf-8").split("\n## ")[0].strip()
+    table = pd.read_csv(out / "whatif.csv")
+    return "\n".join(
+        f"{r.change:<55} P(any accepted)={r.p_any_accepted:.3f} [{r.p_any_low:.3f}, {r.p_any_high:.3f}]" for r in table.itertuples()
+    )
+
+
+def _argv_command(argv: list[str]) -> list[str]:
+    """`aidsim-analyze sensitivity k=v` -> `aidsim-analyze command=sensitivity k=v` (Hydra takes key=value only)."""
+    if len(argv) > 1 and argv[1] in COMMANDS:
+        return [argv[0], f"command={argv[1]}", *argv[2:]]
+    if len(argv) > 1 and "=" not in argv[1] and not argv[1].startswith("-"):
+        raise ConfigError(f"command={argv[1]!r}: allowed: {', '.join(COMMANDS)}")
+    return argv
+
+
+def _main() -> None:
+    sys.argv = _argv_command(sys.argv)
+    try:
+        _analyze()
+    except Exception as exc:
+        # Hydra reports an unknown key as "Could not override 'k'": name the analysis keys, not the model's.
+        m = re.match(r"Could not override '([^']+)'", str(exc))
+        if m and "not in struct" in str(exc.__cause__ or exc):
+            raise ConfigError(unknown_setting(m.group(1))) from exc
+        raise
+
+
+main = guarded(_main, "aidsim-analyze")

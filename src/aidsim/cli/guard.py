@@ -1,0 +1,84 @@
+"""Every console script runs through `guarded`: config, validation and Hydra errors end as one line
+(exit code 2); tracebacks only with `AIDSIM_DEBUG=1`."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from aidsim.model.errors import EXIT_BAD_INPUT, ConfigError, unknown_key
+
+
+def _hydra_line(exc: Exception) -> str | None:
+    """One line for Hydra's own composition and override-parsing errors, or None if not one."""
+    from hydra.errors import HydraException, MissingConfigException
+    from omegaconf.errors import OmegaConfBaseException
+
+    if isinstance(exc, MissingConfigException):
+        group = (exc.missing_cfg_file or "").split("/")[0]
+        options = ", ".join(sorted(exc.options or []))
+        name = (exc.missing_cfg_file or "").split("/")[-1]
+        if group and options:
+            return f"{group}={name}: unknown preset; available: {options}"
+    override = re.match(r"Could not override '([^']+)'", str(exc))
+    if override and "not in struct" in str(exc.__cause__ or exc):
+        from aidsim.model.params import Params
+
+        return unknown_key(Params, override.group(1))
+    if isinstance(exc, (HydraException, OmegaConfBaseException)):
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        cause = exc.__cause__
+        if cause is not None and str(cause).strip():
+            first = str(cause).strip().splitlines()[0]
+            if first not in lines:
+                lines.append(first)
+        return "; ".join(lines)
+    return None
+
+
+class _QuietHydraStderr:
+    """Drops Hydra's extra "Error executing job with overrides" line; passes everything else."""
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return 0 if text.startswith("Error executing job with overrides") else self._stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def guarded(main: Callable[[], Any], prog: str) -> Callable[[], None]:
+    """Wrap a Hydra entry point so that every input error ends as one line and exit code 2."""
+
+    def run() -> None:
+        debug = os.environ.get("AIDSIM_DEBUG") == "1"
+        os.environ["HYDRA_FULL_ERROR"] = "1"  # let errors reach us instead of Hydra's multi-line report
+        try:
+            if not debug:
+                sys.stderr = _QuietHydraStderr(sys.stderr)
+            main()
+        except BrokenPipeError:
+            # Output piped into a reader that stopped (`aidsim | head`): not an error of ours.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
+        except ConfigError as exc:
+            if debug:
+                raise
+            print(f"{prog}: error: {exc}", file=sys.stderr)
+            sys.exit(EXIT_BAD_INPUT)
+        except Exception as exc:
+            line = _hydra_line(exc)
+            if line is None or debug:
+                raise
+            print(f"{prog}: error: {line}", file=sys.stderr)
+            sys.exit(EXIT_BAD_INPUT)
+        finally:
+            if isinstance(sys.stderr, _QuietHydraStderr):
+                sys.stderr = sys.stderr._stream
+
+    return run

@@ -1,0 +1,31 @@
+"""`aidsim-plot`: figures from a sweep results folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aidsim.report.figures import FORMATS, study_figures
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`aidsim-plot <folder>`: draw a sweep study's figures into <folder>/figures/."""
+    import argparse
+    import sys
+
+    from aidsim.cli.guard import guarded
+    from aidsim.model.errors import ConfigError
+
+    parser = argparse.ArgumentParser(prog="aidsim-plot", description="Figures of an aidsim-sweep results folder.")
+    parser.add_argument("folder", help="a study folder, e.g. results/sweeps/tension_x_severity")
+    parser.add_argument("--format", nargs="+", default=list(FORMATS), choices=["png", "svg", "pdf"], help="file formats (default: png svg)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+
+    def draw() -> None:
+        if not Path(args.folder).is_dir():
+            raise ConfigError(f"folder={args.folder!r}: no such folder; give an aidsim-sweep results folder")
+        files = study_figures(args.folder, tuple(args.format))
+        print(f"figures: {Path(args.folder) / 'figures'} ({len(files)} files)")
+        for f in files:
+            print(f"  {f.name}")
+
+    guarded(draw, "aidsim-plot")()

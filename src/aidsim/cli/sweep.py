@@ -1,0 +1,83 @@
+"""`aidsim-sweep`: a grid or sampled study into the results store; Hydra `-m` compatible."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from aidsim.cli.guard import guarded
+from aidsim.model.config import conf_dir, to_params
+from aidsim.model.params import _RUNTIME_KEYS
+from aidsim.runs.cells import knob
+from aidsim.runs.study import run_study
+
+
+def _job_labels(cfg: DictConfig) -> dict[str, Any]:
+    """A Hydra -m job's own overrides of the model (its cell), as constant columns."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    hc = HydraConfig.get()
+    choices, params = hc.runtime.choices, to_params(cfg)
+    labels: dict[str, Any] = {}
+    for o in OverridesParser.create().parse_overrides(list(hc.overrides.task)):
+        key = o.key_or_group
+        if key.split(".")[0] in _RUNTIME_KEYS or key in ("launcher", "hydra") or o.is_delete():
+            continue
+        labels[key] = choices[key] if key in choices else knob(params, key)  # a preset's name, or the typed knob
+    return labels
+
+
+def _figures(root: Path | str) -> list[Path]:
+    from aidsim.report import figures
+
+    return figures.study_figures(root)
+
+
+@hydra.main(config_path=str(conf_dir()), config_name="sweep", version_base="1.3")
+def _sweep(cfg: DictConfig) -> None:
+    hc = HydraConfig.get()
+    if hc.mode == RunMode.MULTIRUN:  # one job = its overrides' cell (x the study's grid, if any)
+        labels = _job_labels(cfg)
+        root = Path(hc.runtime.output_dir)
+        result = run_study(cfg, root, labels=labels, drop=labels)
+    else:
+        root = Path(cfg.sweep.dir)
+        result = run_study(cfg, root)
+    rate = f"{result['runs_per_s']:,} runs/s" if result["runs_per_s"] else "nothing left to run"
+    print(
+        f"{result['study']}: {result['cells']} cells, {result['runs']:,} runs in {result['seconds']:.1f} s "
+        f"({rate}, {result['workers']} workers; {result['chunks_resumed']} of {result['chunks']} chunks were already done)"
+    )
+    print(f"results: {root}")
+    if cfg.sweep.plots and hc.mode != RunMode.MULTIRUN:
+        print(f"figures: {root / 'figures'} ({len(_figures(root))} files)")
+
+
+class FiguresAtEnd(Callback):
+    """Hydra callback: after a -m sweep's last job, draw the whole study's figures."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if config.sweep.plots:
+            files = _figures(config.sweep.dir)
+            print(f"figures: {Path(config.sweep.dir) / 'figures'} ({len(files)} files)")
+
+
+_FLAGS = {"--force": "sweep.force=true", "--no-progress": "sweep.progress=false"}
+
+
+def main() -> None:
+    """`aidsim-sweep`: a Hydra app; `--force` and `--no-progress` are shorthands for
+    `sweep.force=true` and `sweep.progress=false`."""
+    sys.argv = [_FLAGS.get(a, a) for a in sys.argv]
+    try:
+        guarded(_sweep, "aidsim-sweep")()
+    except KeyboardInterrupt:
+        print("aidsim-sweep: interrupted; finished chunks are kept: run the same command to resume", file=sys.stderr)
+        sys.exit(130)

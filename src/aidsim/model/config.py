@@ -1,0 +1,51 @@
+"""Finding and composing the Hydra config tree, and turning it into validated Params."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from aidsim.model.errors import ConfigError, describe
+from aidsim.model.params import Params
+
+
+def conf_dir() -> Path:
+    """The config tree: `conf/` inside an installed wheel, else the repository's top-level `conf/`."""
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (package / "conf", package.parents[1] / "conf"):
+        if (candidate / "config.yaml").is_file():
+            return candidate
+    raise ConfigError(f"config tree not found: looked for conf/config.yaml in {package} and {package.parents[1]}")
+
+
+def to_params(cfg: Any) -> Params:
+    """Validate a composed config; any problem becomes a one-line ConfigError."""
+    try:
+        return Params.from_config(cfg)
+    except ValidationError as exc:
+        raise ConfigError(describe(exc, Params)) from exc
+
+
+def compose(overrides: Sequence[str] = (), config_name: str = "config") -> Any:
+    """Compose the config tree with Hydra overrides, outside any Hydra app (library use, app, tests)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():  # inside a Hydra app: reuse its search path
+        return hydra_compose(config_name=config_name, overrides=list(overrides))
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        return hydra_compose(config_name=config_name, overrides=list(overrides))
+
+
+def load(overrides: Sequence[str] = ()) -> Params:
+    """Params for a scenario given as Hydra overrides, e.g. `load(["scenario=floods_2007"])`."""
+    return to_params(compose(overrides))
+
+
+def presets(group: str) -> list[str]:
+    """The named presets of a config group (e.g. 'scenario')."""
+    return sorted(p.stem for p in (conf_dir() / group).glob("*.yaml"))

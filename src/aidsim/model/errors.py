@@ -1,0 +1,78 @@
+"""Bad input gets one line: which key, which value, what is allowed; then a non-zero exit.
+
+Every console script runs its work through `guarded`, which turns config, validation and Hydra
+composition errors into that one line (exit code 2) and leaves tracebacks to `AIDSIM_DEBUG=1`.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+EXIT_BAD_INPUT = 2
+
+
+class ConfigError(Exception):
+    """A user-facing input error whose message is one line."""
+
+
+def _field_at(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, Any]:
+    """Walk `loc` through nested pydantic models; return (owner model, FieldInfo or None)."""
+    owner: Any = model
+    info = None
+    for part in loc:
+        if isinstance(owner, type) and issubclass(owner, BaseModel) and part in owner.model_fields:
+            info = owner.model_fields[part]
+            owner = info.annotation
+        elif typing.get_origin(owner) in (dict, list) and typing.get_args(owner):
+            owner = typing.get_args(owner)[-1]
+            info = None
+        else:
+            return (owner if isinstance(owner, type) and issubclass(owner, BaseModel) else None), info
+        while typing.get_origin(owner) in (types.UnionType, typing.Union):
+            owner = next(a for a in typing.get_args(owner) if a is not type(None))
+    return (owner if isinstance(owner, type) and issubclass(owner, BaseModel) else None), info
+
+
+def unknown_key(model: type[BaseModel], dotted: str) -> str:
+    """The one line for a key that the schema does not have."""
+    loc = tuple(dotted.split("."))
+    owner, _ = _field_at(model, loc[:-1])
+    keys = sorted(owner.model_fields) if owner else []
+    return f"{dotted}: unknown key" + (f"; allowed keys here: {', '.join(keys)}" if keys else "")
+
+
+def _allowed(model: type[BaseModel], loc: tuple[Any, ...], err: dict[str, Any]) -> str:
+    if err["type"] in ("literal_error", "enum"):
+        return "allowed: " + err.get("ctx", {}).get("expected", "")
+    _, info = _field_at(model, loc)
+    bounds = []
+    for m in getattr(info, "metadata", []):
+        for name, op in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            if getattr(m, name, None) is not None:
+                bounds.append(f"{op} {getattr(m, name)}")
+    kind = getattr(getattr(info, "annotation", None), "__name__", "")
+    kind = {"float": "a number", "int": "a whole number", "bool": "true or false", "str": "text"}.get(kind, kind)
+    allowed = " ".join(x for x in (kind, " and ".join(bounds)) if x)
+    return f"allowed: {allowed}" if allowed else err["msg"]
+
+
+def describe(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> str:
+    """One line for the first validation error: key, value, what is allowed (and how many more)."""
+    errs = exc.errors()
+    err = errs[0]
+    loc = tuple(err["loc"])
+    key = prefix + ".".join(str(p) for p in loc) if loc else (prefix.rstrip(".") or "config")
+    if err["type"] == "extra_forbidden":
+        msg = unknown_key(model, ".".join(str(p) for p in loc))
+    elif err["type"] == "missing":
+        msg = f"{key}: missing; it must be set"
+    elif err["type"] == "value_error":
+        msg = f"{key}: {err['msg'].removeprefix('Value error, ')}"
+    else:
+        msg = f"{key}={err['input']!r}: {_allowed(model, loc, err)}"
+    more = len(errs) - 1
+    return msg + (f" (and {more} more error{'s' * (more > 1)})" if more else "")

@@ -1,0 +1,130 @@
+"""Where North Korea decides: the preference ladder and the answer to each offer.
+
+The rules encode the stylized facts of calibration.md (numbers refer to its list):
+1. Self-reliance first: no outside help while the state can clear the need itself.
+2. It walks down a fixed ladder (allies, then international bodies, then Seoul and Washington),
+   each rung opening only at a higher unmet-need pressure; hostility (tension) pushes a donor's
+   threshold up and good relations pull it down, so low tension compresses the ladder (2007).
+3. Under very high tension offers from an adversary meet silence, not a formal no (2024).
+4. Allies are never rebuffed: what is not taken is thanked and deferred, door open.
+5. The larger the damage relative to capacity, the further down the ladder it goes.
+6. Monitoring and foreign staff on the ground are a cost.
+7. Image: accepting aid while claiming control is costly, less so as the disaster grows past
+   what anyone could claim to control.
+All functions are vectorised over replicate worlds (numpy arrays of shape (worlds,)); any
+parameter may be a scalar or a per-world array (a sweep runs many cells in one batch).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+
+from aidsim.model.params import ChannelCost, Donor, Ladder
+
+Num = float | np.ndarray
+"""A parameter or state: a scalar shared by all worlds, or one value per world."""
+
+
+class Response(IntEnum):
+    """An offer's status; the last four are the DPRK's possible answers."""
+
+    NOT_OFFERED = 0
+    PENDING = 1
+    ACCEPTED = 2
+    DEFERRED = 3
+    IGNORED = 4
+    REJECTED = 5
+
+    @property
+    def label(self) -> str:
+        return "ignored" if self is Response.PENDING else self.name.lower()
+
+
+# Plain ints for the hot paths: comparing arrays with IntEnum members is several times slower.
+NOT_OFFERED, PENDING, ACCEPTED, DEFERRED, IGNORED, REJECTED = (int(r) for r in Response)
+
+NO_DAY = -1
+"""The day recorded for something that has not happened (no offer, no answer)."""
+
+
+def hostility(donor: Donor, channel: ChannelCost, tension: dict[str, Num]) -> Num:
+    """How hostile Pyongyang holds a donor to be, in [0, 1].
+
+    A donor's own baseline plus its share of the tension it is linked to (Seoul to inter-Korean
+    tension, Washington to US-DPRK tension); an indirect channel (Red Cross, NGO) softens it,
+    the way 2007's US money went through two US NGOs (fact 2).
+    """
+    h = donor.base_hostility + channel.hostility
+    if donor.tension_link != "none":
+        h = h + donor.tension_weight * tension[donor.tension_link]
+    return np.clip(h, 0.0, 1.0)
+
+
+def image_cost(p: np.ndarray, ladder: Ladder) -> np.ndarray:
+    """Cost of being seen to take aid while claiming control (fact 7).
+
+    The claim is credible while pressure is low (`1 / (1 + pressure)` near 1), so the cost fades
+    once the disaster plainly exceeds the state's means, as in 2007 and 2016.
+    """
+    return ladder.image_weight * ladder.image_sensitivity / (1.0 + p)
+
+
+def log_threshold(donor: Donor, h: Num, relation: Num, ladder: Ladder) -> Num:
+    """Log pressure at which the DPRK would take this donor's help (facts 2 and 4).
+
+    The donor's rung sets the base; hostility raises it and a warm relation lowers it.
+    """
+    base = np.log(ladder.rung_thresholds[donor.rung - 1])
+    return base + ladder.hostility_weight * h - ladder.relation_weight * relation
+
+
+def offer_cost(log_thr: Num, conditions: Num, ladder: Ladder) -> Num:
+    """What taking a donor's aid costs on the pressure scale: its threshold plus monitoring and
+    foreign-staff conditions (fact 6)."""
+    return log_thr + ladder.monitoring_weight * conditions
+
+
+def offer_appeal(fit: np.ndarray, attitude: np.ndarray, ladder: Ladder) -> np.ndarray:
+    """What speaks for a particular offer in a world: its content fit (2010-2012 turned on rice and
+    cement versus flour and noodles) plus the world's fixed disposition toward the donor (the
+    logistic decision noise)."""
+    return attitude - ladder.misfit_weight * (1.0 - fit)
+
+
+def situation(p: np.ndarray, ladder: Ladder) -> np.ndarray:
+    """The need side, shared by all offers on a day: log pressure less the image cost."""
+    return np.log(np.maximum(p, 1e-12)) - image_cost(p, ladder)
+
+
+def acceptance_score(situation: np.ndarray, appeal: np.ndarray, cost: Num) -> np.ndarray:
+    """Positive means accept: need beyond the donor's threshold, plus the offer's appeal, less
+    its costs. With logistic noise in `appeal`, P(accept) = logistic((situation - cost - misfit)
+    / decision_noise)."""
+    return situation + appeal - cost
+
+
+def decline(ally: bool, h: Num, u: np.ndarray, ladder: Ladder) -> np.ndarray:
+    """How an offer that is not taken is answered.
+
+    Allies and donors held in little hostility are thanked and deferred (fact 4: Russia, 2024).
+    Donors held in high hostility meet silence (fact 3: Seoul, 2024). In between, the offer is
+    mostly left unanswered and sometimes refused outright (`explicit_rejection_prob`).
+    """
+    if ally:
+        return np.full(u.shape, DEFERRED, dtype=np.int8)
+    out = np.where(u < ladder.explicit_rejection_prob, REJECTED, IGNORED)
+    out = np.where(h >= ladder.silence_hostility, IGNORED, out)
+    return np.where(h < ladder.courtesy_hostility, DEFERRED, out).astype(np.int8)
+
+
+def may_request(would_accept: np.ndarray, h: Num, ladder: Ladder) -> np.ndarray:
+    """Whether the DPRK asks a donor for help unoffered: it would accept, and the donor is not so
+    hostile that asking is unthinkable (2007: it asked the WFP; 2016: UN agencies, NGOs, China)."""
+    return would_accept & (h < ladder.request_max_hostility)
+
+
+def open_rung(p: np.ndarray, ladder: Ladder) -> np.ndarray:
+    """The deepest rung the need alone would open (0 = self-reliance), ignoring who is offering."""
+    return sum((p >= t).astype(np.int8) for t in ladder.rung_thresholds)

@@ -1,0 +1,378 @@
+"""Figures: a scenario run's timeline, and a sweep study's maps and lines (`aidsim-plot <folder>`).
+
+Colour-blind-safe throughout (Okabe-Ito for categories, cividis/viridis for shares), labelled axes
+with units, the number of worlds per cell in each caption, and the 2024 point marked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from aidsim.model.ladder import NO_DAY  # noqa: E402
+from aidsim.model.model import AidModel  # noqa: E402
+from aidsim.model.params import DONORS  # noqa: E402
+from aidsim.report.narrative import WHO  # noqa: E402
+from aidsim.runs.tables import RESPONSES  # noqa: E402
+
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
+DONOR_COLOURS = dict(zip(DONORS, OKABE_ITO, strict=False))
+
+
+def timeline_figure(model: AidModel) -> plt.Figure:
+    """Need over time, offers and acceptances per donor over time, and tension: all worlds."""
+    if model.history is None:
+        raise ValueError("timeline needs a model run with record=True")
+    days = np.arange(model.day + 1)
+    unmet = model.history.array("unmet")
+    fig, axes = plt.subplots(3, 1, figsize=(9, 10), sharex=True, constrained_layout=True)
+    ax = axes[0]
+    q = np.quantile(unmet, [0.1, 0.5, 0.9], axis=1)
+    ax.fill_between(days, q[0], q[2], color="#56B4E9", alpha=0.3, label="10-90% of worlds")
+    ax.plot(days, q[1], color="#0072B2", label="median")
+    ax.set_ylabel("unmet need\n(x July 2024 damage)")
+    ax.set_title(f"{model.params.scenario.title or model.params.scenario.name}: {model.worlds} worlds, seed {model.params.seed}")
+    ax.legend(loc="upper right")
+    ax = axes[1]
+    for donor in model.donors:
+        c = DONOR_COLOURS[donor.donor_id]
+        offered = [(np.count_nonzero((donor.offer_day != NO_DAY) & (donor.offer_day <= t))) / model.worlds for t in days]
+        accepted = [(np.count_nonzero((donor.accept_day != NO_DAY) & (donor.accept_day <= t))) / model.worlds for t in days]
+        ax.plot(days, offered, color=c, ls="--", lw=1)
+        ax.plot(days, accepted, color=c, lw=2, label=WHO[donor.donor_id])
+    ax.set_ylabel("share of worlds\n(dashed: offered, solid: accepted)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(loc="center right", fontsize=8, ncols=2)
+    ax = axes[2]
+    for key, colour in (("inter_korean", "#D55E00"), ("us_dprk", "#CC79A7")):
+        ax.step(days, [t[key] for t in model.history.tension], where="post", color=colour, label=f"tension: {key.replace('_', '-')}")
+    ax.set_ylabel("tension (0-1)")
+    ax.set_xlabel("days since the flood")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(loc="lower right")
+    return fig
+
+
+def save(fig: plt.Figure, path: Path) -> Path:
+    """Save a figure atomically and close it."""
+    from aidsim.runs.store import atomic_write
+
+    atomic_write(Path(path), lambda p: fig.savefig(p, dpi=120, format=Path(path).suffix.lstrip(".")))
+    plt.close(fig)
+    return Path(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sweep studies (aidsim-plot <folder>, and at the end of aidsim-sweep)
+
+RESPONSE_COLOURS = {
+    "accepted": "#009E73",
+    "deferred": "#56B4E9",
+    "ignored": "#E69F00",
+    "rejected": "#D55E00",
+    "not_offered": "#BBBBBB",
+}
+NONE_COLOUR = "#FFFFFF"
+KNOB_LABELS = {
+    "flood.severity": "flood severity (x July 2024 damage)",
+    "flood.visibility": "visible share of the damage (0-1)",
+    "tension.inter_korean": "inter-Korean tension (0 engagement - 1 open hostility)",
+    "tension.us_dprk": "US-DPRK tension (0-1)",
+    "horizon_days": "horizon (days)",
+    "dprk.hostility_weight": "ladder: hostility weight (log-pressure per unit)",
+    "dprk.image_sensitivity": "ladder: image sensitivity (0-1)",
+    "dprk.image_weight": "ladder: image weight (log-pressure)",
+    "dprk.capacity": "DPRK capacity (2024 units per day)",
+    "dprk.planning_days": "DPRK planning window (days)",
+    "dprk.mobilisation_days": "DPRK mobilisation (days)",
+}
+FORMATS = ("png", "svg")
+
+
+def knob_label(key: str) -> str:
+    """An axis label with units for a swept knob."""
+    if key in KNOB_LABELS:
+        return KNOB_LABELS[key]
+    if key.startswith("relations."):
+        return f"relations with {WHO.get(key.split('.', 1)[1], key)} (0 adversary - 1 closest ally)"
+    return f"{key} (units: docs/model.md)"
+
+
+def wilson(k: np.ndarray, n: np.ndarray, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval (95% by default) for k successes in n trials."""
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    p = np.divide(k, n, out=np.zeros_like(k), where=n > 0)
+    denom = 1 + z**2 / n
+    centre = (p + z**2 / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+    return centre - half, centre + half
+
+
+class StudySummary:
+    """Per-cell counts of a study, accumulated shard by shard (memory stays flat)."""
+
+    def __init__(self, path: Path):
+        from aidsim.runs import store as results
+
+        self.path = Path(path)
+        self.cells = results.cells(path).set_index("cell")
+        m = results.stores(path)[0].manifest() or {}
+        self.study = m.get("study", self.path.name)
+        self.seed = m.get("seed")
+        resp, runs = [], []
+        for df in results.iter_tables(path, "responses", ["donor", "response"]):
+            resp.append(df.groupby(["cell", "donor", "response"], observed=False).size())
+        for df in results.iter_tables(path, "runs", ["any_accepted", "first_accept_day", "first_accept_donor", "deepest_rung"]):
+            runs.append(
+                pd.DataFrame(
+                    {
+                        "cell": df["cell"],
+                        "donor": df["first_accept_donor"].cat.add_categories("none").fillna("none"),
+                        "day": df["first_accept_day"].fillna(-1).astype(int),
+                        "rung": df["deepest_rung"].astype(int),
+                    }
+                )
+                .groupby(["cell", "donor", "day", "rung"], observed=True)
+                .size()
+            )
+        self.responses = pd.concat(resp).groupby(level=[0, 1, 2], observed=False).sum().unstack("response", fill_value=0)
+        self.runs = pd.concat(runs).groupby(level=[0, 1, 2, 3], observed=True).sum()
+        self.n = self.runs.groupby(level="cell").sum()
+        self.cells = self.cells.loc[self.n.index]
+        base = _base_config(self.path)
+        self.base = {k: _select(base, k) for k in self.cells.columns}
+        self.marker = "2024" if (base.get("scenario") or {}).get("name") == "amnok_2024" else "base"
+
+    def knobs(self) -> list[str]:
+        """The knobs that vary between cells (constant labels excluded)."""
+        return [k for k in self.cells.columns if self.cells[k].nunique(dropna=True) > 1]
+
+    def p(self, donor: str | None = None, response: str = "accepted") -> tuple[pd.Series, pd.Series]:
+        """(k, n) per cell: worlds where `donor` met `response` (donor None: any donor accepted)."""
+        if donor is None:
+            k = self.runs[self.runs.index.get_level_values("donor") != "none"].groupby(level="cell").sum()
+            return k.reindex(self.n.index, fill_value=0), self.n
+        k = self.responses.xs(donor, level="donor")[response]
+        return k.reindex(self.n.index, fill_value=0), self.n
+
+    def modal_response(self, donor: str) -> pd.Series:
+        return self.responses.xs(donor, level="donor")[list(RESPONSES)].idxmax(axis=1).reindex(self.n.index)
+
+    def first_donor(self) -> pd.Series:
+        return self.runs.groupby(level=["cell", "donor"], observed=True).sum().unstack("donor", fill_value=0).idxmax(axis=1)
+
+    def median_first_day(self, min_count: int = 10) -> pd.Series:
+        """Median day of the first acceptance among worlds with one (NaN below `min_count` such worlds)."""
+        days = self.runs[self.runs.index.get_level_values("day") >= 0].groupby(level=["cell", "day"]).sum()
+        out = {}
+        for cell in self.n.index:
+            h = days.xs(cell, level="cell") if cell in days.index.get_level_values("cell") else pd.Series(dtype=float)
+            total = h.sum()
+            out[cell] = float(h.index[np.searchsorted(h.cumsum().to_numpy(), total / 2)]) if total >= min_count else np.nan
+        return pd.Series(out)
+
+    def mean_rung(self) -> pd.Series:
+        r = self.runs.groupby(level=["cell", "rung"]).sum()
+        return (r * r.index.get_level_values("rung")).groupby(level="cell").sum() / self.n
+
+    def caption(self, mark: str = "point marked with a star") -> str:
+        n = self.n.to_numpy()
+        per = f"n = {n.min():,} worlds per cell" if n.min() == n.max() else f"n = {n.min():,}-{n.max():,} worlds per cell"
+        return f"{self.study}: {per}, {len(n)} cells, seed {self.seed}; {self.marker} {mark}"
+
+
+def _base_config(path: Path) -> dict:
+    import yaml
+
+    from aidsim.runs import store as results
+
+    cfg = results.stores(path)[0].root / "config.yaml"
+    return yaml.safe_load(cfg.read_text()) if cfg.is_file() else {}
+
+
+def _select(data: dict, key: str) -> object:
+    for part in key.split("."):
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+def _positions(values: np.ndarray, x: object) -> float | None:
+    """Where the value `x` falls on an axis of cell indices (interpolated; log for log-spaced knobs)."""
+    from aidsim.runs.designs import log_spaced
+
+    if not isinstance(x, (int, float)) or isinstance(x, bool) or not values.min() <= x <= values.max():
+        return None
+    if log_spaced(values):
+        return float(np.interp(np.log(x), np.log(values), np.arange(len(values))))
+    return float(np.interp(x, values, np.arange(len(values))))
+
+
+class _Grid:
+    """A two-knob full grid: maps cells to (row, column) of a heatmap."""
+
+    def __init__(self, s: StudySummary, kx: str, ky: str):
+        self.s, self.kx, self.ky = s, kx, ky
+        self.xs = np.sort(s.cells[kx].unique())
+        self.ys = np.sort(s.cells[ky].unique())
+        self.ix = np.searchsorted(self.xs, s.cells[kx].to_numpy())
+        self.iy = np.searchsorted(self.ys, s.cells[ky].to_numpy())
+
+    def matrix(self, values: pd.Series, fill: object = np.nan) -> np.ndarray:
+        out = np.full((len(self.ys), len(self.xs)), fill, dtype=object if not isinstance(fill, float) else float)
+        out[self.iy, self.ix] = values.reindex(self.s.cells.index).to_numpy()
+        return out
+
+    def decorate(self, ax: plt.Axes, title: str) -> None:
+        fmt = lambda v: f"{v:.3g}"  # noqa: E731
+        ax.set_xticks(range(len(self.xs)), [fmt(v) for v in self.xs], rotation=90, fontsize=7)
+        ax.set_yticks(range(len(self.ys)), [fmt(v) for v in self.ys], fontsize=7)
+        ax.set_title(title, fontsize=9)
+        px, py = _positions(self.xs, self.s.base.get(self.kx)), _positions(self.ys, self.s.base.get(self.ky))
+        if px is not None and py is not None:
+            ax.plot(px, py, marker="*", ms=13, mfc="#000000", mec="#FFFFFF", mew=1.2, ls="none")
+
+    def axes(self, n: int, ncols: int = 4) -> tuple[plt.Figure, np.ndarray]:
+        nrows = -(-n // ncols)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols, 3.1 * nrows + 0.6), squeeze=False, constrained_layout=True)
+        for ax in axes.flat[n:]:
+            ax.set_visible(False)
+        fig.supxlabel(knob_label(self.kx), fontsize=10)
+        fig.supylabel(knob_label(self.ky), fontsize=10)
+        return fig, axes
+
+
+def _captioned(fig: plt.Figure, title: str, s: StudySummary, note: str = "", mark: str = "point marked with a star") -> plt.Figure:
+    fig.suptitle(title, fontsize=11)
+    fig.text(0.5, -0.01, s.caption(mark) + (f"; {note}" if note else ""), ha="center", va="top", fontsize=8)
+    return fig
+
+
+def p_accepted_maps(g: _Grid) -> plt.Figure:
+    """Heatmaps of P(accepted) per donor, and of P(any aid accepted)."""
+    s = g.s
+    fig, axes = g.axes(len(DONORS) + 1)
+    for ax, donor in zip(axes.flat, [None, *DONORS], strict=False):
+        k, n = s.p(donor)
+        im = ax.imshow(g.matrix(k / n), origin="lower", cmap="cividis", vmin=0, vmax=1, aspect="auto")
+        g.decorate(ax, "any donor" if donor is None else WHO[donor])
+    fig.colorbar(im, ax=axes, shrink=0.6, label="P(aid accepted) (share of worlds)")
+    return _captioned(fig, "Probability that the DPRK accepts aid, by donor", s)
+
+
+def _categorical_map(ax: plt.Axes, g: _Grid, labels: pd.Series, colours: dict[str, str]) -> None:
+    from matplotlib.colors import ListedColormap
+
+    names = list(colours)
+    codes = g.matrix(labels.map({n: i for i, n in enumerate(names)}).astype(float))
+    ax.imshow(codes, origin="lower", cmap=ListedColormap(list(colours.values())), vmin=-0.5, vmax=len(names) - 0.5, aspect="auto")
+
+
+def _legend(fig: plt.Figure, colours: dict[str, str], labels: dict[str, str] | None = None) -> None:
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor=c, edgecolor="#555555", label=(labels or {}).get(n, n.replace("_", " "))) for n, c in colours.items()]
+    fig.legend(handles=handles, loc="outside right center", fontsize=8, frameon=False)
+
+
+def most_likely_response_maps(g: _Grid) -> plt.Figure:
+    """Per donor, the DPRK's most likely answer in each cell."""
+    fig, axes = g.axes(len(DONORS))
+    for ax, donor in zip(axes.flat, DONORS, strict=False):
+        _categorical_map(ax, g, g.s.modal_response(donor), RESPONSE_COLOURS)
+        g.decorate(ax, WHO[donor])
+    _legend(fig, RESPONSE_COLOURS)
+    return _captioned(fig, "The DPRK's most likely answer to each donor", g.s)
+
+
+def outcome_maps(g: _Grid) -> plt.Figure:
+    """First donor accepted, median time to first acceptance, deepest ladder rung."""
+    s = g.s
+    fig, axes = g.axes(3, ncols=3)
+    colours = {**DONOR_COLOURS, "none": NONE_COLOUR}
+    _categorical_map(axes[0, 0], g, s.first_donor(), colours)
+    g.decorate(axes[0, 0], "first donor accepted (most often)")
+    im = axes[0, 1].imshow(g.matrix(s.median_first_day()), origin="lower", cmap="viridis_r", aspect="auto")
+    fig.colorbar(im, ax=axes[0, 1], shrink=0.8, label="days since the flood")
+    g.decorate(axes[0, 1], "median time to first acceptance")
+    im = axes[0, 2].imshow(g.matrix(s.mean_rung()), origin="lower", cmap="cividis", vmin=0, vmax=3, aspect="auto")
+    fig.colorbar(im, ax=axes[0, 2], shrink=0.8, label="rung (0 self-reliance - 3 Seoul/Washington)")
+    g.decorate(axes[0, 2], "deepest ladder rung reached (mean)")
+    _legend(fig, colours, {**WHO, "none": "none accepted"})
+    return _captioned(fig, "Who is accepted first, how fast, how far down the ladder", s, "time blank where < 10 worlds accepted any aid")
+
+
+def knob_lines(s: StudySummary, knob: str, binned: bool = False) -> plt.Figure:
+    """P(accepted) per donor against one knob with 95% Wilson intervals, plus time to first
+    acceptance and the deepest rung. `binned`: a sampled design, cells pooled into deciles."""
+    from aidsim.runs.designs import log_spaced
+
+    x = s.cells[knob].astype(float)
+    logx = log_spaced(np.unique(x)) or (binned and x.min() > 0 and x.max() / x.min() > 50)
+    if binned:
+        edges = np.unique(np.quantile(np.log(x) if logx else x, np.linspace(0, 1, 11)))
+        group = pd.Series(np.clip(np.searchsorted(edges, np.log(x) if logx else x, side="right") - 1, 0, len(edges) - 2), index=x.index)
+        centre = x.groupby(group).median()
+    else:
+        group, centre = pd.Series(np.arange(len(x)), index=x.index), x.reset_index(drop=True)
+    pool = lambda v: v.groupby(group).sum()  # noqa: E731
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), constrained_layout=True)
+    ax = axes[0]
+    for donor in [None, *DONORS]:
+        k, n = (pool(v) for v in s.p(donor))
+        lo, hi = wilson(k, n)
+        c = "#000000" if donor is None else DONOR_COLOURS[donor]
+        ax.plot(centre, k / n, color=c, lw=2.4 if donor is None else 1.5, ls="--" if donor is None else "-", label="any donor" if donor is None else WHO[donor])
+        ax.fill_between(centre, lo, hi, color=c, alpha=0.2, lw=0)
+    ax.set_ylabel("P(aid accepted) (share of worlds, 95% Wilson interval)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(fontsize=7, ncols=2)
+    days = s.median_first_day()
+    axes[1].plot(centre, days.groupby(group).median(), color="#0072B2", marker="o", ms=3)
+    axes[1].set_ylabel("median time to first acceptance (days)")
+    axes[2].plot(centre, (s.mean_rung() * s.n).groupby(group).sum() / pool(s.n), color="#D55E00", marker="o", ms=3)
+    axes[2].set_ylabel("deepest ladder rung reached (mean, 0-3)")
+    for ax in axes:
+        ax.set_xlabel(knob_label(knob) + (" (deciles of the design)" if binned else ""))
+        if logx:
+            ax.set_xscale("log")
+        base = s.base.get(knob)
+        if isinstance(base, (int, float)) and x.min() <= base <= x.max():
+            ax.axvline(base, color="#555555", ls=":", lw=1)
+            ax.text(base, 1.0, f" {s.marker}", transform=ax.get_xaxis_transform(), fontsize=8, va="top", color="#555555")
+    return _captioned(fig, f"Aid acceptance against {knob}", s, mark="value: dotted line")
+
+
+def study_figures(path: Path | str, formats: tuple[str, ...] = FORMATS) -> list[Path]:
+    """Draw a sweep study's figures into `<study>/figures/` (each in every format); return the files.
+
+    Two knobs on a full grid: maps. One knob: line plots. A sampled design or more knobs: one line
+    plot per knob, cells pooled into deciles of that knob."""
+    s = StudySummary(Path(path))
+    knobs = s.knobs()
+    figs: dict[str, plt.Figure] = {}
+    full_grid = len(knobs) == 2 and len(s.cells) == s.cells[knobs[0]].nunique() * s.cells[knobs[1]].nunique()
+    if full_grid:
+        g = _Grid(s, knobs[0], knobs[1])
+        figs = {"p_accepted": p_accepted_maps(g), "most_likely_response": most_likely_response_maps(g), "first_acceptance": outcome_maps(g)}
+    elif len(knobs) == 1:
+        figs = {"p_accepted_lines": knob_lines(s, knobs[0])}
+    else:
+        figs = {f"p_accepted_by_{k.replace('.', '_')}": knob_lines(s, k, binned=True) for k in knobs}
+    out = []
+    for name, fig in figs.items():
+        for fmt in formats:
+            out.append(_write(fig, Path(path) / "figures" / f"{name}.{fmt}"))
+        plt.close(fig)
+    return out
+
+
+def _write(fig: plt.Figure, path: Path) -> Path:
+    from aidsim.runs.store import atomic_write
+
+    return atomic_write(path, lambda p: fig.savefig(p, dpi=150, bbox_inches="tight", format=path.suffix.lstrip(".")))

@@ -1,0 +1,102 @@
+"""The dispatch: a plain-language, day-by-day account of one replicate world.
+
+Built at the edge from the model's state (offers, answers, requests, events, need), so it can be
+written for a finished run or for a classroom model paused on any day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from aidsim.model.agents import DonorAgent
+from aidsim.model.ladder import NO_DAY, Response
+from aidsim.model.model import AidModel
+
+WHO = {
+    "russia": "Moscow",
+    "china": "Beijing",
+    "south_korea": "Seoul",
+    "united_states": "Washington",
+    "un_agencies": "the UN agencies",
+    "red_cross": "the Red Cross movement",
+    "ngos": "aid NGOs",
+}
+PLURAL = {"un_agencies", "ngos"}
+OWN_CHANNEL = {"un_agencies": "un", "red_cross": "red_cross", "ngos": "ngo"}  # saying it again adds nothing
+CHANNEL = {"direct": "directly", "red_cross": "through the Red Cross", "un": "through the UN", "ngo": "through NGOs"}
+
+
+@dataclass(frozen=True, order=True)
+class Entry:
+    """One line of the dispatch."""
+
+    day: int
+    order: int
+    text: str
+    actor: str = ""
+
+
+def _answer_text(donor: DonorAgent, response: int, silence: bool) -> str:
+    who = WHO[donor.donor_id]
+    if response == Response.ACCEPTED:
+        return f"Pyongyang accepts {who}'s aid."
+    if response == Response.DEFERRED:
+        return f"Pyongyang thanks {who} warmly but says recovery will follow its own plan; the door stays open."
+    if response == Response.REJECTED:
+        return f"Pyongyang turns down {who}'s offer outright."
+    if silence:
+        return f"Pyongyang does not answer {who}; state media denounces the offer's sponsors as enemies."
+    return f"Pyongyang does not answer {who}."
+
+
+def entries(model: AidModel, world: int = 0) -> list[Entry]:
+    """The dispatch entries for one world (an index into the batch), oldest first."""
+    rules = model.params.dprk
+    d = model.dprk
+    out = [
+        Entry(
+            0,
+            0,
+            f"Floods strike: damage {d.need0[world]:.1f}x the July 2024 Amnok floods. "
+            "The state mobilises its own rescue and announces that everything is under control.",
+            "dprk",
+        )
+    ]
+    for day, name in model.applied_events:
+        note = next((e.note for e in model.params.events if e.name == name and e.day == day), "")
+        out.append(Entry(day, 1, f"{name}. {note}".strip(), "events"))
+    for donor in model.donors:
+        who, i = WHO[donor.donor_id], world
+        if donor.request_day[i] != NO_DAY:
+            out.append(Entry(int(donor.request_day[i]), 2, f"Pyongyang asks {who} for help.", "dprk"))
+        if donor.offer_day[i] != NO_DAY:
+            channel = donor.profile.channel
+            how = "" if OWN_CHANNEL.get(donor.donor_id) == channel else " " + CHANNEL[channel]
+            asked = " in answer to its request" if donor.requested[i] and donor.request_day[i] <= donor.offer_day[i] else ""
+            verb = "offer" if donor.donor_id in PLURAL else "offers"
+            out.append(Entry(int(donor.offer_day[i]), 3, f"{who[0].upper() + who[1:]} {verb} relief supplies{how}{asked}.", donor.donor_id))
+        if donor.first_answer_day[i] != NO_DAY:
+            silence = bool(np.asarray(donor.hostility >= rules.silence_hostility).reshape(-1)[0])
+            out.append(Entry(int(donor.first_answer_day[i]), 4, _answer_text(donor, int(donor.first_answer[i]), silence), "dprk"))
+        if donor.first_answer[i] == Response.DEFERRED and donor.status[i] == Response.ACCEPTED:
+            out.append(Entry(int(donor.accept_day[i]), 5, f"As need mounts, Pyongyang takes up {who}'s offer after all.", "dprk"))
+    if model.history is not None and model.day > 0:
+        unmet = model.history.array("unmet")[:, world]
+        peak = int(np.argmax(unmet))
+        cleared = np.flatnonzero((unmet <= 1e-9) & (np.arange(len(unmet)) > peak))
+        if len(cleared):
+            share = d.domestic[world] / max(d.domestic[world] + d.foreign[world], 1e-12)
+            out.append(Entry(int(cleared[0]), 6, f"Relief work is reported complete; {share:.0%} of it done by the state itself.", "dprk"))
+    return sorted(out)
+
+
+def dispatch_markdown(model: AidModel, world: int = 0) -> str:
+    """The dispatch as Markdown, oldest first."""
+    s = model.params.scenario
+    title = s.title or s.name
+    rep = int(model.replicate_ids[world])
+    lines = [f"# Dispatch: {title}", "", f"Replicate {rep}, seed {model.params.seed}, day 0 to {model.day}.", ""]
+    lines += [f"- **Day {e.day}** — {e.text}" for e in entries(model, world)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,153 @@
+"""The sweep engine: many parameter cells, each over many replicate worlds, fast and resumable.
+
+A cell is a dict of dotted knobs on a base config ({"tension.inter_korean": 0.2, ...}). Replicate
+r of every cell uses the same random stream (common random numbers), so differences between
+cells come from the parameters, not from luck.
+
+Speed comes from batching: cells are packed into chunks of about `sweep.chunk_worlds` worlds and
+each chunk runs as ONE model whose differing knobs are per-world arrays (the rules broadcast;
+see `STACKABLE`). A world's results depend only on (seed, replicate, parameters), so the tables
+are the same whatever the chunking, the number of workers or the launcher. Each worker writes
+its chunk's shards itself, so memory stays flat however many runs a study has (results.py).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig
+
+from aidsim.model.model import AidModel
+from aidsim.model.params import DONORS, Params
+from aidsim.runs import tables
+from aidsim.runs.cells import Piece, knob, model_dict, plan, stack, validated
+from aidsim.runs.store import Store
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Everything a worker needs to run one chunk: its pieces, their cells' params and columns."""
+
+    index: int
+    pieces: tuple[Piece, ...]
+    params: tuple[Params, ...]  # one per piece
+    columns: tuple[dict[str, Any], ...]  # one per piece: the cell's knob values
+
+    @property
+    def worlds(self) -> int:
+        return sum(p.hi - p.lo for p in self.pieces)
+
+
+def simulate(chunk: Chunk) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(runs, responses) of one chunk, with `cell` and the knob columns in front."""
+    sizes = [p.hi - p.lo for p in chunk.pieces]
+    ids = np.concatenate([np.arange(p.lo, p.hi) for p in chunk.pieces])
+    model = AidModel(stack(chunk.params, sizes), replicates=ids, record=False).run()
+    lead = {"cell": np.repeat(np.array([p.cell for p in chunk.pieces], dtype=np.int64), sizes)}
+    for key in chunk.columns[0]:
+        lead[key] = np.repeat(np.asarray([c[key] for c in chunk.columns]), sizes)
+    runs, resp = tables.runs(model), tables.responses(model)
+    n = len(DONORS)
+    runs = pd.concat([pd.DataFrame(lead), runs], axis=1)
+    resp = pd.concat([pd.DataFrame({k: np.repeat(v, n) for k, v in lead.items()}), resp], axis=1)
+    return runs, resp
+
+
+def run_and_store(task: tuple[str, Chunk]) -> tuple[int, int, float]:
+    """Worker: run a chunk and write its shards; return (chunk, worlds, seconds)."""
+    root, chunk = task
+    start = time.perf_counter()
+    runs, resp = simulate(chunk)
+    Store(root).write_chunk(chunk.index, runs, resp)
+    return chunk.index, chunk.worlds, time.perf_counter() - start
+
+
+def _ignore_sigint() -> None:
+    # Ctrl-C goes to the parent, which stops the pool; workers must not print tracebacks.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def default_workers() -> int:
+    """All cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def execute(tasks: Sequence[Any], fn: Any, workers: int) -> Iterable[Any]:
+    """Yield fn(task) for each task (in completion order), on `workers` processes."""
+    workers = max(1, min(workers, len(tasks)))
+    if workers == 1:
+        for t in tasks:
+            yield fn(t)
+        return
+    # fork: workers start in milliseconds with the model already imported (spawn re-imports it in
+    # each worker, ~1 s); NumPy's and Arrow's thread pools are re-created after fork.
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    pool = ctx.Pool(workers, initializer=_ignore_sigint)
+    try:
+        yield from pool.imap_unordered(fn, tasks)
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def progress_bar(total: int, desc: str, enabled: bool) -> Any:
+    """A progress bar with ETA on stderr, only when asked and stderr is a terminal."""
+    if not (enabled and sys.stderr.isatty()):
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:  # the `sweep` extra is not installed: run without a bar
+        return None
+    return tqdm(total=total, desc=desc, unit="runs", unit_scale=True, file=sys.stderr, smoothing=0.1)
+
+
+def make_chunks(params: Sequence[Params], columns: Sequence[dict[str, Any]], chunk_worlds: int) -> list[Chunk]:
+    return [
+        Chunk(i, tuple(pieces), tuple(params[p.cell] for p in pieces), tuple(columns[p.cell] for p in pieces))
+        for i, pieces in enumerate(plan(params, chunk_worlds))
+    ]
+
+
+def prepare(base: Mapping[str, Any], cells: Sequence[Mapping[str, Any]], labels: Mapping[str, Any] | None = None):
+    """Validate every cell; return (params per cell, knob columns per cell, knob names).
+
+    Columns hold typed values for the union of the cells' knobs (a knob a cell does not set shows
+    the base value), then `labels` (constant columns, e.g. a Hydra job's overrides)."""
+    params = [validated(base, c) for c in cells]
+    keys = list(dict.fromkeys([*(k for c in cells for k in c), *(labels or {})]))
+    cols = [{k: labels[k] if labels and k in labels and k not in c else knob(p, k) for k in keys} for c, p in zip(cells, params, strict=True)]
+    return params, cols, keys
+
+
+def run_cell(params: Params, cell: Mapping[str, Any], cell_id: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(runs, responses) for one cell, with `cell` and the cell's knobs as leading columns."""
+    columns = {k: knob(params, k) for k in cell}
+    return simulate(Chunk(0, (Piece(cell_id, 0, params.replicates),), (params,), (columns,)))
+
+
+def evaluate(
+    base: DictConfig, cells: Iterable[Mapping[str, Any]], workers: int = 1, chunk_worlds: int = 50_000
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(runs, responses) over all cells in memory, each with `base.replicates` worlds and seed
+    `base.seed`, sorted by cell then replicate. For studies too large for memory use `run_study`."""
+    cells = list(cells) or [{}]
+    params, cols, _ = prepare(model_dict(base), cells)
+    parts = list(execute(make_chunks(params, cols, chunk_worlds), simulate, workers))
+    runs = pd.concat([p[0] for p in parts], ignore_index=True)
+    resp = pd.concat([p[1] for p in parts], ignore_index=True)
+    if len(parts) > 1:
+        runs = runs.sort_values(["cell", "replicate"], kind="stable", ignore_index=True)
+        resp = resp.sort_values(["cell", "replicate"], kind="stable", ignore_index=True)
+    return runs, resp
+
+

@@ -1,0 +1,87 @@
+"""From a finished model to the documented tables (docs/cli.md, "Outputs").
+
+`responses`: one row per (replicate, donor). `runs`: one row per replicate. `summary`: per donor,
+how often it offered, when, how Pyongyang answered, how often its aid was accepted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from aidsim.model.ladder import NO_DAY, Response
+from aidsim.model.model import AidModel
+from aidsim.model.params import DONORS
+
+RESPONSES: tuple[str, ...] = ("accepted", "deferred", "ignored", "rejected", "not_offered")
+"""Response labels in the order tables and plots use (PENDING at the horizon counts as ignored)."""
+
+_CODE = np.array([RESPONSES.index(Response(i).label) for i in range(len(Response))], dtype=np.int8)
+"""Status value -> position in RESPONSES (categorical codes: cheaper than building from strings)."""
+
+
+def _days(a: np.ndarray) -> pd.arrays.IntegerArray:
+    """Day numbers as a nullable integer column: no day (-1) becomes <NA>."""
+    return pd.arrays.IntegerArray(a.astype(np.int16), mask=a == NO_DAY)
+
+
+def _category(codes: np.ndarray, categories: tuple[str, ...]) -> pd.Categorical:
+    """A categorical column from integer codes into `categories` (-1 is missing)."""
+    return pd.Categorical.from_codes(codes, categories=list(categories))
+
+
+def responses(model: AidModel) -> pd.DataFrame:
+    """The per-(replicate, donor) table, replicate-major."""
+    w, d = model.worlds, len(DONORS)
+    stack = lambda name: np.stack([getattr(a, name) for a in model.donors], axis=1).reshape(-1)  # noqa: E731
+    status, first = stack("status"), stack("first_answer")
+    return pd.DataFrame(
+        {
+            "replicate": np.repeat(model.replicate_ids, d),
+            "donor": _category(np.tile(np.arange(d, dtype=np.int8), w), DONORS),
+            "offer_day": _days(stack("offer_day")),
+            "response": _category(_CODE[status], RESPONSES),
+            "response_day": _days(stack("response_day")),
+            "first_response": _category(_CODE[first], RESPONSES),
+            "requested": stack("requested"),
+            "aid_delivered": stack("delivered"),
+        }
+    )
+
+
+def runs(model: AidModel) -> pd.DataFrame:
+    """The per-replicate table."""
+    accept = np.stack([a.accept_day for a in model.donors], axis=1)  # (worlds, donors)
+    accepted = accept != NO_DAY
+    when = np.where(accepted, accept, np.iinfo(np.int32).max)
+    first_day, first_donor = when.min(axis=1), when.argmin(axis=1)
+    any_acc = accepted.any(axis=1)
+    rungs = np.array([a.profile.rung for a in model.donors])
+    reached = accepted | np.stack([a.requested for a in model.donors], axis=1)
+    d = model.dprk
+    total = d.domestic + d.foreign
+    return pd.DataFrame(
+        {
+            "replicate": model.replicate_ids,
+            "seed": model.params.seed,
+            "any_accepted": any_acc,
+            "first_accept_day": _days(np.where(any_acc, first_day, NO_DAY)),
+            "first_accept_donor": _category(np.where(any_acc, first_donor, -1), DONORS),
+            "domestic_share": np.divide(d.domestic, total, out=np.ones_like(total), where=total > 0),
+            "peak_unmet_need": d.peak_unmet,
+            "deepest_rung": np.where(reached, rungs, 0).max(axis=1).astype(np.int8),
+        }
+    )
+
+
+def summary(resp: pd.DataFrame) -> pd.DataFrame:
+    """Per donor: share of worlds with an offer, median offer day, response shares, acceptance."""
+    g = resp.groupby("donor", observed=False)
+    shares = pd.crosstab(resp["donor"], resp["response"], normalize="index").reindex(columns=list(RESPONSES), fill_value=0.0)
+    out = pd.DataFrame(
+        {
+            "offered": g["offer_day"].apply(lambda s: s.notna().mean()),
+            "median_offer_day": g["offer_day"].median(),
+        }
+    )
+    return out.join(shares).reindex(list(DONORS))
