@@ -92,9 +92,7 @@ def test_validate_scores_the_shipped_episodes(tmp_path):
 def test_validate_reads_episodes_from_any_folder(tmp_path):
     eps = tmp_path / "eps"
     eps.mkdir()
-    (eps / "what_if.yaml").write_text(
-        "name: detente_guess\ntitle: A guess\nscenario: detente\nobserved: {russia: deferred}\nsources: [classroom]\n"
-    )
+    (eps / "what_if.yaml").write_text("name: detente_guess\ntitle: A guess\nscenario: detente\nobserved: {russia: deferred}\nsources: [classroom]\n")
     proc = aidsim(f"episodes_dir={eps}", "replicates=100", f"hydra.run.dir={tmp_path / 'out'}", prog="aidsim-validate")
     assert proc.returncode == 0, proc.stderr
     assert "detente_guess" in proc.stdout

@@ -9,13 +9,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from tests.conftest import run_scenario
 
 from aidsim.model.config import load
 from aidsim.model.ladder import Response
 from aidsim.model.model import AidModel
 from aidsim.model.params import DONORS
 from aidsim.runs import tables
-from tests.conftest import run_scenario
 
 
 def donor_rows(resp: pd.DataFrame, donor: str) -> pd.DataFrame:
@@ -172,14 +172,27 @@ def test_need_is_conserved(amnok):
 def test_tables_follow_the_documented_schema(amnok):
     model, resp, runs = amnok
     assert list(resp.columns[:8]) == [
-        "replicate", "donor", "offer_day", "response", "response_day", "first_response", "requested", "aid_delivered",
+        "replicate",
+        "donor",
+        "offer_day",
+        "response",
+        "response_day",
+        "first_response",
+        "requested",
+        "aid_delivered",
     ]
     assert len(resp) == model.worlds * len(DONORS)
     assert set(resp["response"].unique()) <= set(tables.RESPONSES)
     assert resp.loc[resp["response"] == "not_offered", "offer_day"].isna().all()
     assert list(runs.columns) == [
-        "replicate", "seed", "any_accepted", "first_accept_day", "first_accept_donor",
-        "domestic_share", "peak_unmet_need", "deepest_rung",
+        "replicate",
+        "seed",
+        "any_accepted",
+        "first_accept_day",
+        "first_accept_donor",
+        "domestic_share",
+        "peak_unmet_need",
+        "deepest_rung",
     ]
     assert runs["first_accept_day"].isna().eq(~runs["any_accepted"]).all()
     assert runs["deepest_rung"].between(0, 3).all()

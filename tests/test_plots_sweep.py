@@ -62,7 +62,12 @@ def test_summary_counts_match_the_raw_tables(tmp_path):
 def test_one_knob_and_sampled_designs_give_lines(tmp_path):
     one = run(tmp_path, "one", "+sweep.grid={flood.severity:[0.5,2.0,8.0,32.0]}")
     assert [f.name for f in figures.study_figures(one, ("png",))] == ["p_accepted_lines.png"]
-    lhs = run(tmp_path, "lhs", "replicates=20", "sweep.sample={method:lhs,n:24,seed:3,ranges:{tension.inter_korean:[0,1],flood.severity:[0.3,100]},log:[flood.severity]}")
+    lhs = run(
+        tmp_path,
+        "lhs",
+        "replicates=20",
+        "sweep.sample={method:lhs,n:24,seed:3,ranges:{tension.inter_korean:[0,1],flood.severity:[0.3,100]},log:[flood.severity]}",
+    )
     names = [f.name for f in figures.study_figures(lhs, ("png",))]
     assert names == ["p_accepted_by_tension_inter_korean.png", "p_accepted_by_flood_severity.png"]
 
@@ -73,4 +78,6 @@ def test_aidsim_plot_command(tmp_path):
     out = subprocess.run([str(bin_dir / "aidsim-plot"), str(root), "--format", "pdf"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and (root / "figures" / "p_accepted_lines.pdf").is_file()
     bad = subprocess.run([str(bin_dir / "aidsim-plot"), str(tmp_path)], capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 2 and bad.stderr.strip() == f"aidsim-plot: error: {tmp_path}: not a sweep results folder (no manifest.json); run aidsim-sweep first"
+    assert (
+        bad.returncode == 2 and bad.stderr.strip() == f"aidsim-plot: error: {tmp_path}: not a sweep results folder (no manifest.json); run aidsim-sweep first"
+    )

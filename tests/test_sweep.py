@@ -212,7 +212,9 @@ def test_sampled_designs_cover_their_ranges(method, n):
 
 
 def test_sampled_study_runs_integer_knobs_validly(tmp_path):
-    cfg = sweep_cfg(f"sweep.dir={tmp_path / 's'}", "replicates=10", "sweep.sample={method:lhs,n:6,ranges:{dprk.mobilisation_days:[1,20],flood.severity:[1,50]}}")
+    cfg = sweep_cfg(
+        f"sweep.dir={tmp_path / 's'}", "replicates=10", "sweep.sample={method:lhs,n:6,ranges:{dprk.mobilisation_days:[1,20],flood.severity:[1,50]}}"
+    )
     run_study(cfg, tmp_path / "s")
     cells = results.cells(tmp_path / "s")
     assert cells["dprk.mobilisation_days"].dtype == np.int64 and len(cells) == 6

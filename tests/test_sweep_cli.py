@@ -85,7 +85,9 @@ def _uninterrupted(tmp_path: Path, *overrides: str) -> Path:
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
 def test_interrupted_sweep_resumes_to_the_same_data(tmp_path, how):
     overrides = ("experiment=tension_x_severity", "replicates=200", "sweep.chunk_worlds=1000", "sweep.workers=2")
-    proc = subprocess.Popen([str(BIN / "aidsim-sweep"), *overrides, "sweep.dir=cut", "sweep.plots=false"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(BIN / "aidsim-sweep"), *overrides, "sweep.dir=cut", "sweep.plots=false"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     runs = tmp_path / "cut" / "runs"
     deadline = time.monotonic() + 300
     while not (runs.is_dir() and len(list(runs.glob("chunk-*.parquet"))) >= 3) and time.monotonic() < deadline:
@@ -109,7 +111,16 @@ def test_interrupted_sweep_resumes_to_the_same_data(tmp_path, how):
 @pytest.mark.parametrize("launcher", ["local", "submitit_local"])
 def test_multirun_one_job_per_cell(tmp_path, launcher):
     plots = "true" if launcher == "local" else "false"  # the figures callback is the same for both
-    out = aidsim_sweep("-m", f"launcher={launcher}", "tension.inter_korean=0.2,0.8", "flood.severity=1,20", "replicates=40", "sweep.dir=mr", f"sweep.plots={plots}", cwd=tmp_path)
+    out = aidsim_sweep(
+        "-m",
+        f"launcher={launcher}",
+        "tension.inter_korean=0.2,0.8",
+        "flood.severity=1,20",
+        "replicates=40",
+        "sweep.dir=mr",
+        f"sweep.plots={plots}",
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     jobs = sorted(p.name for p in (tmp_path / "mr" / "jobs").iterdir())
     assert len(jobs) == 4 and "flood.severity=20,replicates=40,tension.inter_korean=0.8" in jobs

@@ -103,9 +103,7 @@ def sobol_indices(ranges: Mapping[str, Range], y: pd.DataFrame, resamples: int, 
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                res = sobol_analyze.analyze(
-                    problem(ranges), values, calc_second_order=False, num_resamples=resamples, conf_level=0.95, seed=seed
-                )
+                res = sobol_analyze.analyze(problem(ranges), values, calc_second_order=False, num_resamples=resamples, conf_level=0.95, seed=seed)
         for i, name in enumerate(ranges):
             rows.append(
                 {
@@ -127,9 +125,7 @@ def morris_indices(ranges: Mapping[str, Range], x: np.ndarray, y: pd.DataFrame, 
     rows = []
     for output in y.columns:
         values = y[output].to_numpy(float)
-        res = morris_analyze.analyze(
-            problem(ranges), x, values, num_resamples=resamples, conf_level=0.95, num_levels=levels, seed=seed
-        )
+        res = morris_analyze.analyze(problem(ranges), x, values, num_resamples=resamples, conf_level=0.95, num_levels=levels, seed=seed)
         for i, name in enumerate(ranges):
             rows.append(
                 {

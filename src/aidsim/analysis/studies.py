@@ -158,8 +158,7 @@ def parse_target(text: str, ally_ids: Sequence[str]) -> tuple[tuple[str, ...], s
     groups = {"any": DONORS, "ally": tuple(ally_ids)}
     if len(parts) != 2 or (parts[0] not in DONORS and parts[0] not in groups) or parts[1] not in RESPONSES:
         raise ConfigError(
-            f"target={text!r}: allowed: '<who> <response>' with who in {', '.join(('any', 'ally', *DONORS))} "
-            f"and response in {', '.join(RESPONSES)}"
+            f"target={text!r}: allowed: '<who> <response>' with who in {', '.join(('any', 'ally', *DONORS))} and response in {', '.join(RESPONSES)}"
         )
     return groups.get(parts[0], (parts[0],)), parts[1]
 
@@ -443,9 +442,7 @@ def discover(cfg: DictConfig, study: Study, out: Path) -> list[str]:
     try:
         box = discovery.prim_box(x, y, float(d.min_coverage), float(d.peel_alpha), float(d.mass_min))
     except ValueError as exc:
-        raise ConfigError(
-            f"target={cfg.target!r} with discover.threshold={d.threshold}: {exc}; change the threshold or the study's ranges"
-        ) from exc
+        raise ConfigError(f"target={cfg.target!r} with discover.threshold={d.threshold}: {exc}; change the threshold or the study's ranges") from exc
     _write_csv(out, "trajectory.csv", box.trajectory, files)
     _write_csv(out, "box.csv", box.limits, files)
     cap = f"{study.name}: PRIM for P({cfg.target}) >= {d.threshold}; {source}; {box.cases} of {box.points} points of interest"
@@ -524,7 +521,12 @@ def whatif(cfg: DictConfig, study: Study, out: Path) -> list[str]:
     _save(markdown.whatif_bars(table, f"{study.name}: {reps} worlds per bar, seed {seed}, 95% Wilson intervals"), out, "whatif_bars.png", files)
     if curves is not None:
         _write_csv(out, "whatif_curves.csv", curves, files)
-        _save(markdown.whatif_curve_figure(curves, marks, study.parameters, f"{study.name}: one knob at a time, {reps} worlds per point"), out, "whatif_curves.png", files)
+        _save(
+            markdown.whatif_curve_figure(curves, marks, study.parameters, f"{study.name}: one knob at a time, {reps} worlds per point"),
+            out,
+            "whatif_curves.png",
+            files,
+        )
     md = markdown.whatif_markdown(study, table, curves, marks, reps, seed, figures=("whatif_bars.png", "whatif_curves.png" if curves is not None else None))
     store.write_text(out / "whatif.md", md)
     files.append("whatif.md")

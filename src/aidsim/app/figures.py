@@ -22,7 +22,13 @@ from aidsim.runs.tables import RESPONSES
 
 ORANGE, SKY, GREEN, YELLOW, BLUE, VERMILLION, PURPLE, BLACK = OKABE_ITO
 RESPONSE_COLOURS = {"accepted": GREEN, "deferred": SKY, "ignored": ORANGE, "rejected": VERMILLION, "not_offered": "#BBBBBB"}
-RESPONSE_LABELS = {"accepted": "accepted", "deferred": "deferred (thanks, door open)", "ignored": "ignored (silence)", "rejected": "rejected", "not_offered": "not offered"}
+RESPONSE_LABELS = {
+    "accepted": "accepted",
+    "deferred": "deferred (thanks, door open)",
+    "ignored": "ignored (silence)",
+    "rejected": "rejected",
+    "not_offered": "not offered",
+}
 RUNGS = ("Self-reliance", "Allies", "International bodies", "Seoul and Washington")
 DOORS = ("allies", "int'l bodies", "Seoul & Wash.")
 """Short rung names for the need figure's threshold lines."""
@@ -37,7 +43,19 @@ DRAWING = threading.RLock()
 def style(large: bool):
     """Matplotlib settings for the page: larger type for a projector."""
     size = 17 if large else 12
-    with DRAWING, matplotlib.rc_context({"font.size": size, "axes.titlesize": size + 1, "axes.labelsize": size, "legend.fontsize": size - 2, "axes.spines.top": False, "axes.spines.right": False}):
+    with (
+        DRAWING,
+        matplotlib.rc_context(
+            {
+                "font.size": size,
+                "axes.titlesize": size + 1,
+                "axes.labelsize": size,
+                "legend.fontsize": size - 2,
+                "axes.spines.top": False,
+                "axes.spines.right": False,
+            }
+        ),
+    ):
         yield
 
 
@@ -95,8 +113,15 @@ def ladder_figure(room: Classroom, large: bool = False) -> Figure:
             ax.text(1.08, y - 0.06, opens, va="top", color="#555555", fontsize="small")
         ax.plot([0, 0], [0.3, -3.3], color=BLACK, lw=3)
         ax.plot([1, 1], [0.3, -3.3], color=BLACK, lw=3)
-        ax.annotate("Pyongyang", xy=(0.5, -now), xytext=(0.5, -now + 0.45), ha="center", color=VERMILLION, fontweight="bold",
-                    arrowprops={"arrowstyle": "-|>", "color": VERMILLION, "lw": 2.5})
+        ax.annotate(
+            "Pyongyang",
+            xy=(0.5, -now),
+            xytext=(0.5, -now + 0.45),
+            ha="center",
+            color=VERMILLION,
+            fontweight="bold",
+            arrowprops={"arrowstyle": "-|>", "color": VERMILLION, "lw": 2.5},
+        )
         ax.set_xlim(-0.1, 3.2)
         ax.set_ylim(-3.6, 0.8)
         ax.axis("off")

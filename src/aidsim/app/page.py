@@ -89,10 +89,9 @@ def SVG(image: str, name: str):
 @solara.component
 def Feed(room: Classroom, version: int):
     """The dispatch of the class's world in plain language, newest first."""
-    with solara.Card("Dispatch (newest first)"):
-        with solara.Column(classes=["dispatch-feed"], gap="0px"):
-            for e in room.feed():
-                solara.HTML(tag="div", unsafe_innerHTML=f'<span class="day-badge">Day {e.day}</span>{html.escape(e.text)}', classes=["dispatch-line"])
+    with solara.Card("Dispatch (newest first)"), solara.Column(classes=["dispatch-feed"], gap="0px"):
+        for e in room.feed():
+            solara.HTML(tag="div", unsafe_innerHTML=f'<span class="day-badge">Day {e.day}</span>{html.escape(e.text)}', classes=["dispatch-line"])
 
 
 @solara.component
@@ -108,7 +107,12 @@ def Decision(room: Classroom, version: int, on_decided):
         if bool(donor.requested[0]):
             solara.Warning(f"Pyongyang has asked {SEATS[seat]} for help.")
         solara.Text("The model waits for you. Offer aid now, or wait a day and watch.")
-        solara.Select("Channel", values=list(CHANNELS.values()), value=CHANNELS[channel.value], on_value=lambda t: channel.set(next(k for k, v in CHANNELS.items() if v == t)))
+        solara.Select(
+            "Channel",
+            values=list(CHANNELS.values()),
+            value=CHANNELS[channel.value],
+            on_value=lambda t: channel.set(next(k for k, v in CHANNELS.items() if v == t)),
+        )
         solara.SliderFloat("Content fit (1 = exactly what Pyongyang asked for)", value=fit, min=0, max=1, step=0.1)
         solara.SliderFloat("Conditions (0 = none, 1 = monitors and staff on the ground)", value=conditions, min=0, max=1, step=0.1)
         solara.SliderFloat("Size (share of the visible damage)", value=size, min=0.1, max=2, step=0.1)
@@ -123,13 +127,18 @@ def Debrief(room: Classroom, version: int, large: bool):
     comparison = solara.use_memo(lambda: compare(room), [version])
     mine, model = comparison.student, comparison.modelled
     describe = lambda o: "did not offer" if o["offer_day"] is None else f"offered on day {o['offer_day']}: {figs.RESPONSE_LABELS[o['response']]}"  # noqa: E731
-    with solara.Card("Role-play result", classes=["roleplay-result"]):
-        with solara.Columns([1, 1]):
-            with solara.Column():
-                solara.HTML(tag="p", unsafe_innerHTML=f"In this world, <b>you ({SEATS[room.seat]})</b> {describe(mine)}.", classes=["roleplay-student"])
-                solara.HTML(tag="p", unsafe_innerHTML=f"<b>The model's {SEATS[room.seat]}</b>, same world, same settings, {describe(model)}.", classes=["roleplay-model"])
-                solara.Text(f"The bars replay your decision, and let the model decide, in {comparison.worlds:,} worlds with these settings: was it the decision or luck?")
-            SVG(figs.svg(figs.comparison_figure(comparison, large)), "comparison_figure")
+    with solara.Card("Role-play result", classes=["roleplay-result"]), solara.Columns([1, 1]):
+        with solara.Column():
+            solara.HTML(tag="p", unsafe_innerHTML=f"In this world, <b>you ({SEATS[room.seat]})</b> {describe(mine)}.", classes=["roleplay-student"])
+            solara.HTML(
+                tag="p",
+                unsafe_innerHTML=f"<b>The model's {SEATS[room.seat]}</b>, same world, same settings, {describe(model)}.",
+                classes=["roleplay-model"],
+            )
+            solara.Text(
+                f"The bars replay your decision, and let the model decide, in {comparison.worlds:,} worlds with these settings: was it the decision or luck?"
+            )
+        SVG(figs.svg(figs.comparison_figure(comparison, large)), "comparison_figure")
 
 
 @solara.component
@@ -231,7 +240,12 @@ def Controls(room: Classroom, version: int, settings: tuple, bump, touch, playin
         solara.Text(f"Day {room.day} of {room.params.horizon_days}", classes=["day-counter"])
         with solara.Row():
             solara.Button("Step", on_click=step, color="primary", disabled=playing.value or room.done or room.awaiting_decision)
-            solara.Button("Pause" if playing.value else "Play", on_click=lambda: playing.set(not playing.value), color="primary", disabled=room.done or room.awaiting_decision)
+            solara.Button(
+                "Pause" if playing.value else "Play",
+                on_click=lambda: playing.set(not playing.value),
+                color="primary",
+                disabled=room.done or room.awaiting_decision,
+            )
             solara.Button("Reset", on_click=reset, color="primary")
         solara.Button("Run to the end", on_click=to_end, text=True, disabled=playing.value or room.done or room.awaiting_decision)
         if room.awaiting_decision:
@@ -242,9 +256,18 @@ def Controls(room: Classroom, version: int, settings: tuple, bump, touch, playin
             label = f"{knob.label}: {value:g}"
             if knob.values:  # orders of magnitude: step through a list, not a linear range
                 choices = knob.choices(value)
-                solara.SliderInt(label, value=choices.index(value), min=0, max=len(choices) - 1, thumb_label=False, on_value=lambda i, k=knob.key, c=choices: set_knob(k, c[i]))
+                solara.SliderInt(
+                    label,
+                    value=choices.index(value),
+                    min=0,
+                    max=len(choices) - 1,
+                    thumb_label=False,
+                    on_value=lambda i, k=knob.key, c=choices: set_knob(k, c[i]),
+                )
             else:
-                solara.SliderFloat(label, value=value, min=knob.lo, max=knob.hi, step=knob.step, thumb_label=False, on_value=lambda v, k=knob.key: set_knob(k, v))
+                solara.SliderFloat(
+                    label, value=value, min=knob.lo, max=knob.hi, step=knob.step, thumb_label=False, on_value=lambda v, k=knob.key: set_knob(k, v)
+                )
         solara.InputText("Seed (which world)", value=seed_text, error=seed_error.value or False)
     with solara.Card("Role-play"):
         solara.Select("Student's seat (applies on Reset)", values=["nobody", *SEATS.values()], value=seat_name)
@@ -287,12 +310,13 @@ def Page():
             ThisWorld(room, version.value, large.value, bump)
         with solara.lab.Tab("Many worlds"):
             ManyWorlds(room, settings, large.value)
-        with solara.lab.Tab("Debrief"):
-            with solara.Card("Debrief export"):
-                solara.Text("One zip: the dispatch of this world (Markdown), its outcome table (CSV) and the figures (PNG).")
-                solara.FileDownload(
-                    lambda: debrief_zip(room, outcome_shares(room.preset, room.knobs, room.seed)[0], compare(room) if room.seat and room.done else None, large.value),
-                    filename=f"aidsim-debrief-{room.preset}-seed{room.seed}-day{room.day}.zip",
-                    label="Download debrief (zip)",
-                    mime_type="application/zip",
-                )
+        with solara.lab.Tab("Debrief"), solara.Card("Debrief export"):
+            solara.Text("One zip: the dispatch of this world (Markdown), its outcome table (CSV) and the figures (PNG).")
+            solara.FileDownload(
+                lambda: debrief_zip(
+                    room, outcome_shares(room.preset, room.knobs, room.seed)[0], compare(room) if room.seat and room.done else None, large.value
+                ),
+                filename=f"aidsim-debrief-{room.preset}-seed{room.seed}-day{room.day}.zip",
+                label="Download debrief (zip)",
+                mime_type="application/zip",
+            )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -73,7 +73,7 @@ CHANNELS: dict[str, str] = {"direct": "Directly", "red_cross": "Through the Red 
 _compose_lock = threading.Lock()  # Hydra's global state is not thread-safe; tabs run in threads
 
 
-@lru_cache(maxsize=None)
+@cache
 def _preset_config(preset: str) -> DictConfig:
     with _compose_lock:
         return compose([f"scenario={preset}"])

@@ -1,4 +1,4 @@
-""""Many worlds" for the classroom: the same settings over many replicate worlds at once.
+""" "Many worlds" for the classroom: the same settings over many replicate worlds at once.
 
 Three questions a class asks after watching one world: how typical was it (each donor's outcome
 over 1,000 worlds), where would it go differently (a heatmap over two knobs), and did the student

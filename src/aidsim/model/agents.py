@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from aidsim.model.model import AidModel
 
 
-
 def at(x: Num, idx: np.ndarray) -> Num:
     """`x` restricted to the worlds `idx`, whether it is per-world or shared by all worlds."""
     return x[idx] if isinstance(x, np.ndarray) and x.ndim else x

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from aidsim.model.errors import ConfigError, describe
 from aidsim.model.params import Params
@@ -49,3 +49,26 @@ def load(overrides: Sequence[str] = ()) -> Params:
 def presets(group: str) -> list[str]:
     """The named presets of a config group (e.g. 'scenario')."""
     return sorted(p.stem for p in (conf_dir() / group).glob("*.yaml"))
+
+
+def load_yaml[M: BaseModel](path: Path, schema: type[M]) -> M:
+    """Read one YAML file into a pydantic model (episodes, studies, manifests).
+
+    Any problem (missing file, broken YAML, a wrong key or value) is a one-line ConfigError that
+    names the file and the key.
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys to values, found {type(data).__name__}")
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {describe(exc, schema)}") from exc

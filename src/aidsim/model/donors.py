@@ -19,9 +19,7 @@ def need_signal(donor: Donor, visible: np.ndarray) -> np.ndarray:
     return donor.offer.need_weight * np.log(np.maximum(visible, 1e-9))
 
 
-def offer_probability(
-    donor: Donor, day: int, signal: np.ndarray, relation: float | np.ndarray, h: float | np.ndarray
-) -> np.ndarray:
+def offer_probability(donor: Donor, day: int, signal: np.ndarray, relation: float | np.ndarray, h: float | np.ndarray) -> np.ndarray:
     """Daily probability of an unasked offer (a logistic hazard), zero before the donor's lag.
 
     Calibrated on the 2024 record: Seoul's Red Cross, the UN and IFRC on day 5, Russia on day 7,

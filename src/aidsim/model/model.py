@@ -52,9 +52,7 @@ class AidModel(mesa.Model):
         draw = self.streams.uniform  # day 0 slots: damage, capacity, then one attitude per donor
         self.dprk = Dprk(self, need_u=draw(0, 0), capacity_u=draw(0, 1))
         self.visible = flood.visible_need(self.dprk.need0, params.flood.visibility)
-        self.donors = tuple(
-            DonorAgent(self, d, params.actors[d], attitude_u=draw(0, 2 + i)) for i, d in enumerate(DONORS)
-        )
+        self.donors = tuple(DonorAgent(self, d, params.actors[d], attitude_u=draw(0, 2 + i)) for i, d in enumerate(DONORS))
         self.history = History(self) if record else None
 
     @property

@@ -63,8 +63,7 @@ def discovery_markdown(box: Any, target: str, threshold: float, source: str) -> 
         "## Details",
         f"Data: {source}. Cases of interest: {box.cases} of {box.points} points.",
         "Coverage: share of all cases of interest inside the box. Density: share of the box's points that are of interest.",
-        "The box shown is the densest peeling step with coverage at or above `discover.min_coverage`; "
-        "`trajectory.csv` and `tradeoff.png` show every step.",
+        "The box shown is the densest peeling step with coverage at or above `discover.min_coverage`; `trajectory.csv` and `tradeoff.png` show every step.",
         "",
         md_table(
             box.limits.assign(
@@ -138,9 +137,7 @@ def whatif_markdown(
     t = pd.DataFrame(
         {
             "change": table["change"],
-            "P(any accepted) [95% CI]": [
-                f"{r.p_any_accepted:.3f} [{r.p_any_low:.3f}, {r.p_any_high:.3f}]" for r in table.itertuples()
-            ],
+            "P(any accepted) [95% CI]": [f"{r.p_any_accepted:.3f} [{r.p_any_low:.3f}, {r.p_any_high:.3f}]" for r in table.itertuples()],
             "vs baseline": ["-"] + [f"{d:+.3f}" for d in table["delta_any"].iloc[1:]],
             "worlds gained / lost": ["-"] + [f"{r.gained} / {r.lost}" for r in table.iloc[1:].itertuples()],
             "P(Seoul accepted)": table["p_seoul_accepted"].map("{:.3f}".format),
@@ -197,8 +194,7 @@ def whatif_markdown(
         f"- The baseline accepts aid in {_pct(base['p_any_accepted'])} of worlds; the first aid taken is most often "
         f"{LABELS.get(base['first_donor'], base['first_donor']) or 'nobody'}'s. With the largest change it is "
         f"{LABELS.get(best['first_donor'], best['first_donor']) or 'nobody'}'s in {best['first_donor_share']:.0%} of accepting worlds.",
-        f"- Seoul's own chance moves most with: {seoul_best['change']} "
-        f"({base['p_seoul_accepted']:.3f} -> {seoul_best['p_seoul_accepted']:.3f}).",
+        f"- Seoul's own chance moves most with: {seoul_best['change']} ({base['p_seoul_accepted']:.3f} -> {seoul_best['p_seoul_accepted']:.3f}).",
     ]
     if len(inert):
         lines.append(
@@ -241,7 +237,7 @@ def calibration_figure(df: pd.DataFrame, caption: str) -> plt.Figure:
     ax.set_title("reliability: every (episode, donor, response) share", fontsize=9)
     ax = axes[1]
     episodes = list(dict.fromkeys(df["episode"]))
-    colour = {e: c for e, c in zip(episodes, (OKABE_ITO[0], OKABE_ITO[2], OKABE_ITO[5], OKABE_ITO[6]), strict=False)}
+    colour = dict(zip(episodes, (OKABE_ITO[0], OKABE_ITO[2], OKABE_ITO[5], OKABE_ITO[6]), strict=False))
     pos = np.arange(len(df))[::-1]
     ax.barh(pos, df["p_observed"], color=[colour[e] for e in df["episode"]])
     ax.set_yticks(pos, [f"{e} {LABELS.get(d, d)} ({o})" for e, d, o in zip(df["episode"], df["donor"], df["observed"], strict=True)], fontsize=7)
@@ -312,8 +308,7 @@ def wrong_section(df: pd.DataFrame) -> list[str]:
     """What the model gets wrong and why, quoting the numbers of this run."""
     weak = df.sort_values("p_observed").head(4)
     weak_txt = "; ".join(
-        f"{r.episode} {LABELS.get(r.donor, r.donor)}: {r.p_observed:.2f} on the recorded '{r.observed}' (Brier {r.brier:.2f})"
-        for r in weak.itertuples()
+        f"{r.episode} {LABELS.get(r.donor, r.donor)}: {r.p_observed:.2f} on the recorded '{r.observed}' (Brier {r.brier:.2f})" for r in weak.itertuples()
     )
     silent = df[(df["observed"] == "ignored") & (df["p_rejected"] > 0.05)]
     silent_txt = ", ".join(f"{LABELS.get(r.donor, r.donor)} {r.p_rejected:.0%}" for r in silent.itertuples())
@@ -321,7 +316,9 @@ def wrong_section(df: pd.DataFrame) -> list[str]:
     asked_txt = " and ".join(f"{r.p_requested:.0%} ({r.episode})" for r in asked.itertuples())
     sharp = df[df["p_observed"] >= 0.95]
     fast = df[(df["observed"] == "accepted") & df["donor"].isin(["china", "russia"])]
-    fast_txt = ", ".join(f"{r.episode} {LABELS[r.donor]} day {r.median_accept_day:.0f}" for r in fast.itertuples() if r.median_accept_day == r.median_accept_day)
+    fast_txt = ", ".join(
+        f"{r.episode} {LABELS[r.donor]} day {r.median_accept_day:.0f}" for r in fast.itertuples() if r.median_accept_day == r.median_accept_day
+    )
     lines = [
         "## What the model gets wrong, and why",
         "",
@@ -333,7 +330,8 @@ def wrong_section(df: pd.DataFrame) -> list[str]:
         "acceptance and deferral or silence because their offers sit near the DPRK's threshold in those contexts; the record "
         "has one outcome, which a share near one half scores only moderately.",
         f"- **Over-confident where the decision is near-certain.** {len(sharp)} of {len(df)} recorded responses get >= 95% "
-        f"of worlds ({(sharp['episode'] == 'amnok_2024').sum()} of them in 2024). The spread between worlds (decision noise, damage spread) is small next to the "
+        f"of worlds ({(sharp['episode'] == 'amnok_2024').sum()} of them in 2024). "
+        "The spread between worlds (decision noise, damage spread) is small next to the "
         "2024 context (very high tension, small flood), so the model leaves little room for surprise there; with one "
         "observation per donor that cannot be checked against a frequency.",
         (

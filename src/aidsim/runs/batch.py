@@ -135,9 +135,7 @@ def run_cell(params: Params, cell: Mapping[str, Any], cell_id: int = 0) -> tuple
     return simulate(Chunk(0, (Piece(cell_id, 0, params.replicates),), (params,), (columns,)))
 
 
-def evaluate(
-    base: DictConfig, cells: Iterable[Mapping[str, Any]], workers: int = 1, chunk_worlds: int = 50_000
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def evaluate(base: DictConfig, cells: Iterable[Mapping[str, Any]], workers: int = 1, chunk_worlds: int = 50_000) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(runs, responses) over all cells in memory, each with `base.replicates` worlds and seed
     `base.seed`, sorted by cell then replicate. For studies too large for memory use `run_study`."""
     cells = list(cells) or [{}]
@@ -149,5 +147,3 @@ def evaluate(
         runs = runs.sort_values(["cell", "replicate"], kind="stable", ignore_index=True)
         resp = resp.sort_values(["cell", "replicate"], kind="stable", ignore_index=True)
     return runs, resp
-
-

@@ -29,7 +29,6 @@ whole-batch arrays. Others (day counts that steer control flow, donor profiles, 
 seed) split cells into separate batches. tests/test_sweep.py checks each against a lone run."""
 
 
-
 def model_dict(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     """The model part of a composed config as plain data (tool sections dropped)."""
     data = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
@@ -121,5 +120,3 @@ def stack(params: Sequence[Params], sizes: Sequence[int]) -> Params:
         if any(v != values[0] for v in values):
             out = _with(out, key.split("."), np.repeat(np.asarray(values), sizes))
     return out
-
-

@@ -42,8 +42,18 @@ import pandas as pd
 from aidsim.model.errors import ConfigError
 
 PACKAGES = (
-    "aidsim", "mesa", "hydra-core", "omegaconf", "numpy", "pandas", "pyarrow", "pydantic", "matplotlib", "scipy",
-    "SALib", "ema-workbench",  # optional (the `analysis` extra): None where not installed
+    "aidsim",
+    "mesa",
+    "hydra-core",
+    "omegaconf",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "pydantic",
+    "matplotlib",
+    "scipy",
+    "SALib",
+    "ema-workbench",  # optional (the `analysis` extra): None where not installed
 )
 
 

@@ -122,5 +122,3 @@ def run_study(cfg: DictConfig, root: Path, labels: Mapping[str, Any] | None = No
     manifest["status"] = "complete" if complete else "running"
     st.write_manifest(manifest)
     return {"study": spec["study"], "root": str(root), "cells": len(cells), "chunks": len(chunks), **session}
-
-
