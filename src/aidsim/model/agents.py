@@ -28,10 +28,8 @@ def at(x: Num, idx: np.ndarray) -> Num:
     return x[idx] if isinstance(x, np.ndarray) and x.ndim else x
 
 
-class DonorAgent(mesa.Agent):
+class DonorAgent(mesa.Agent["AidModel"]):
     """A donor (Russia, China, Seoul, Washington, UN agencies, the Red Cross, NGOs)."""
-
-    model: AidModel
 
     def __init__(self, model: AidModel, donor_id: str, profile: Donor, attitude_u: np.ndarray):
         super().__init__(model)
@@ -132,10 +130,8 @@ class DonorAgent(mesa.Agent):
         self.n_deferred += int(np.count_nonzero(now == DEFERRED))
 
 
-class Dprk(mesa.Agent):
+class Dprk(mesa.Agent["AidModel"]):
     """North Korea: relieves need with its own means and answers every offer (rules: ladder.py)."""
-
-    model: AidModel
 
     def __init__(self, model: AidModel, need_u: np.ndarray, capacity_u: np.ndarray):
         super().__init__(model)

@@ -11,7 +11,7 @@ Every agent holds one array element per replicate world; a world's random draws 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import mesa
 import numpy as np
@@ -41,7 +41,6 @@ class AidModel(mesa.Model):
         ids = np.arange(replicates) if np.isscalar(replicates) else np.asarray(replicates, dtype=np.int64)
         self.replicate_ids = ids
         self.worlds = len(ids)
-        self.day = 0
         self.streams = Streams(params.seed, ids)
         # dict(), not model_dump(): a sweep batch may hold per-world arrays here (sweep.stack).
         self.tension = dict(params.tension)
@@ -52,16 +51,27 @@ class AidModel(mesa.Model):
         draw = self.streams.uniform  # day 0 slots: damage, capacity, then one attitude per donor
         self.dprk = Dprk(self, need_u=draw(0, 0), capacity_u=draw(0, 1))
         self.visible = flood.visible_need(self.dprk.need0, params.flood.visibility)
-        self.donors = tuple(DonorAgent(self, d, params.actors[d], attitude_u=draw(0, 2 + i)) for i, d in enumerate(DONORS))
+        for i, d in enumerate(DONORS):
+            DonorAgent(self, d, params.actors[d], attitude_u=draw(0, 2 + i))
         self.history = History(self) if record else None
 
     @property
+    def day(self) -> int:
+        """Days since the flood: Mesa's step counter (one step is one day)."""
+        return self.steps
+
+    @property
+    def donors(self) -> Iterable[DonorAgent]:
+        """The donors in activation order (the order of `params.DONORS`, in which they were created)."""
+        return self.agents_by_type[DonorAgent]
+
+    @property
     def done(self) -> bool:
+        """Whether the horizon is reached."""
         return self.day >= self.params.horizon_days
 
     def step(self) -> None:
-        """Advance every world by one day."""
-        self.day += 1
+        """Advance every world by one day (Mesa counts the day in `steps` before calling this)."""
         for event in self._events.get(self.day, ()):
             apply_event(self, event)
         for donor in self.donors:
@@ -72,13 +82,14 @@ class AidModel(mesa.Model):
         self.running = not self.done
 
     def run(self) -> AidModel:
-        """Run to the horizon from wherever the model is."""
-        while not self.done:
-            self.step()
+        """Run to the horizon from wherever the model is (Mesa's `run_model`); returns the model."""
+        self.running = not self.done
+        self.run_model()
         return self
 
     def donor(self, donor_id: str) -> DonorAgent:
-        return self.donors[DONORS.index(donor_id)]
+        """The donor agent with this id."""
+        return next(d for d in self.donors if d.donor_id == donor_id)
 
 
 class History:

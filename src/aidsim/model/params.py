@@ -7,7 +7,7 @@ in one line by `errors.describe`. Defaults, ranges and sources are documented in
 
 from __future__ import annotations
 
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -23,18 +23,8 @@ DONORS: tuple[str, ...] = (
 )
 """Donor ids, in the fixed order used for arrays, tables and activation."""
 
-ACTORS: tuple[str, ...] = ("dprk", *DONORS)
 
 TensionLink = Literal["none", "inter_korean", "us_dprk"]
-
-
-class Rung(IntEnum):
-    """The DPRK's preference ladder, top (most preferred) to bottom."""
-
-    SELF_RELIANCE = 0
-    ALLIES = 1
-    INTERNATIONAL = 2
-    SEOUL_WASHINGTON = 3
 
 
 class Channel(StrEnum):
@@ -94,6 +84,9 @@ class Ladder(Strict):
     silence_hostility: float = Field(ge=0, le=1)
     explicit_rejection_prob: float = Field(ge=0, le=1)
     request_max_hostility: float = Field(ge=0, le=1)
+    presence_discount: float = Field(ge=0, le=20)
+    closure_cost: float = Field(ge=0, le=20)
+    counter_request_gain: float = Field(ge=0, le=20)
 
     @field_validator("rung_thresholds")
     @classmethod
@@ -101,6 +94,19 @@ class Ladder(Strict):
         if len(v) != 3 or any(x <= 0 for x in v) or sorted(v) != v:
             raise ValueError("three positive, non-decreasing pressure thresholds (allies, international, Seoul/Washington)")
         return v
+
+
+class Access(Strict):
+    """Who has a working channel inside the country (the 'presence' rule, ladder.presence_cost).
+
+    `resident`: whether the body has staff resident in the country with a domestic counterpart
+    (UN agencies' international staff, an IFRC delegation, resident NGO units). `border_closed`:
+    the state has sealed its borders (2020-2023); every foreign channel then costs more and no
+    body counts as resident.
+    """
+
+    resident: dict[Literal["un_agencies", "red_cross", "ngos"], bool]
+    border_closed: bool = False
 
 
 class OfferRule(Strict):
@@ -124,6 +130,7 @@ class Donor(Strict):
     """A donor's profile: where it sits on the ladder, how it offers, what it offers."""
 
     label: str
+    short: str = ""  # a short name for tight spaces (figure legends); the label when empty
     rung: int = Field(ge=1, le=3)
     ally: bool = False
     tension_link: TensionLink = "none"
@@ -136,6 +143,7 @@ class Donor(Strict):
     offer_size: float = Field(ge=0, le=10)
     delivery_lag_days: int = Field(ge=0, le=365)
     delivery_days: int = Field(ge=1, le=365)
+    meets_counter_request: float = Field(0.0, ge=0, le=1)  # chance the donor gives what Pyongyang names instead
     offer: OfferRule
 
 
@@ -145,6 +153,7 @@ class Event(Strict):
     day: int = Field(ge=1, le=3650)
     name: str
     note: str = ""
+    border_closed: bool | None = None  # a stance shock: seal (true) or reopen (false) the border from this day
     tension: dict[Literal["inter_korean", "us_dprk"], float] = Field(default_factory=dict)
     relations: dict[Literal[DONORS], float] = Field(default_factory=dict)  # type: ignore[valid-type]
 
@@ -165,6 +174,7 @@ class Params(Strict):
     flood: Flood
     tension: Tension
     relations: Relations
+    access: Access
     dprk: Ladder
     channels: dict[Channel, ChannelCost]
     actors: dict[Literal[DONORS], Donor]  # type: ignore[valid-type]
@@ -188,9 +198,6 @@ class Params(Strict):
         data = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
         known = set(cls.model_fields)
         return cls.model_validate({k: v for k, v in data.items() if k in known or k not in _RUNTIME_KEYS})
-
-    def donor(self, donor_id: str) -> Donor:
-        return self.actors[donor_id]
 
 
 _RUNTIME_KEYS = {"output", "sweep", "experiment", "app", "validate", "hydra", "plot", "analysis"}
