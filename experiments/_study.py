@@ -8,6 +8,7 @@ from pathlib import Path
 from aidsim.model.config import compose
 from aidsim.report import figures
 from aidsim.runs import store as results
+from aidsim.runs.study import run_study
 
 
 def reproduce(study: str, *overrides: str) -> Path:
@@ -15,7 +16,7 @@ def reproduce(study: str, *overrides: str) -> Path:
     Extra Hydra overrides can be given on the command line (e.g. replicates=100)."""
     cfg = compose([f"experiment={study}", "sweep.plots=false", *overrides, *sys.argv[1:]], config_name="sweep")
     root = Path(cfg.sweep.dir)
-    out = study.run_study(cfg, root)
+    out = run_study(cfg, root)
     print(f"{study}: {out['cells']} cells, {out['runs']:,} runs this session ({out['chunks_resumed']} chunks resumed)")
     for f in figures.study_figures(root):
         print(f"  {f}")

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from aidsim.model.config import compose
-from aidsim.report import figures
+from aidsim.model.params import DONORS
+from aidsim.report import figures, narrative, style
 from aidsim.runs import study
+from aidsim.runs.tables import RESPONSES
 
 
 def run(tmp_path: Path, name: str, *overrides: str) -> Path:
@@ -19,6 +21,25 @@ def run(tmp_path: Path, name: str, *overrides: str) -> Path:
     cfg = compose([f"sweep.dir={root}", "sweep.plots=false", "replicates=60", *overrides], config_name="sweep")
     study.run_study(cfg, root)
     return root
+
+
+def test_donor_names_and_colours_have_one_home():
+    """Names come from the `label:`/`short:` of each actor profile; every donor and response has its colour."""
+    actors = compose([]).actors
+    for donor in DONORS:
+        assert style.donor_label(donor) == actors[donor].label
+        assert style.donor_label(donor, short=True) == (actors[donor].get("short") or actors[donor].label)
+        assert narrative.WHO[donor].endswith(style.donor_label(donor, short=True))
+    assert style.donor_label("south_korea", short=True) == "Seoul"
+    assert list(style.DONOR_COLOURS) == list(DONORS) and len(set(style.DONOR_COLOURS.values())) == len(DONORS)
+    assert list(style.RESPONSE_COLOURS) == list(style.RESPONSE_LABELS) == list(RESPONSES)
+
+
+def test_library_figures_do_not_use_pyplot():
+    """Figures are matplotlib Figure objects: importing the drawing modules picks no backend."""
+    code = "import sys, aidsim.report.figures, aidsim.analysis.sensitivity, aidsim.analysis.discovery; print('matplotlib.pyplot' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"
 
 
 def test_wilson_interval_matches_known_values():

@@ -13,14 +13,11 @@ import textwrap
 import warnings
 from dataclasses import dataclass
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from aidsim.report.markdown import PALETTE  # noqa: E402
+from aidsim.report.style import BLACK, GREY, SERIES
 
 
 def _prim_class():
@@ -105,15 +102,16 @@ def prim_box(x: pd.DataFrame, y: np.ndarray, min_coverage: float = 0.5, peel_alp
     return Discovery(trajectory, chosen, limits, int(y.sum()), len(y))
 
 
-def tradeoff_figure(d: Discovery, caption: str) -> plt.Figure:
+def tradeoff_figure(d: Discovery, caption: str) -> Figure:
     """Coverage against density for every peeling step, coloured by how many parameters are restricted."""
-    fig, ax = plt.subplots(figsize=(6.5, 4.8), constrained_layout=True)
+    fig = Figure(figsize=(6.5, 4.8), layout="constrained")
+    ax = fig.subplots()
     t = d.trajectory
-    ax.plot(t["coverage"], t["density"], color="#999999", lw=0.8, zorder=1)
-    for k, colour in zip(sorted(t["restricted"].unique()), PALETTE * 3, strict=False):
+    ax.plot(t["coverage"], t["density"], color=GREY, lw=0.8, zorder=1)
+    for k, colour in zip(sorted(t["restricted"].unique()), SERIES * 3, strict=False):
         s = t[t["restricted"] == k]
         ax.scatter(s["coverage"], s["density"], color=colour, s=22, zorder=2, label=f"{k} restricted")
-    ax.scatter([d.coverage], [d.density], s=160, facecolors="none", edgecolors="black", lw=1.5, zorder=3, label=f"chosen (step {d.chosen})")
+    ax.scatter([d.coverage], [d.density], s=160, facecolors="none", edgecolors=BLACK, lw=1.5, zorder=3, label=f"chosen (step {d.chosen})")
     ax.set_xlabel("coverage (share of all cases of interest inside the box)")
     ax.set_ylabel("density (share of the box that is of interest)")
     ax.set_xlim(-0.02, 1.02)

@@ -16,18 +16,16 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from SALib.analyze import morris as morris_analyze
+from SALib.analyze import sobol as sobol_analyze
+from SALib.sample import morris as morris_sample
+from SALib.sample import sobol as sobol_sample
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from SALib.analyze import morris as morris_analyze  # noqa: E402
-from SALib.analyze import sobol as sobol_analyze  # noqa: E402
-from SALib.sample import morris as morris_sample  # noqa: E402
-from SALib.sample import sobol as sobol_sample  # noqa: E402
-
-from aidsim.report.figures import OKABE_ITO  # noqa: E402
+from aidsim.report.style import BLACK, BLUE, ORANGE, VERMILLION
 
 Respond = Callable[[pd.DataFrame], pd.DataFrame]
 
@@ -168,10 +166,11 @@ def _caveat(d: pd.DataFrame, n_points: int) -> str:
     return f" (varies at only {k} of {n_points} points: indices unreliable)" if k < RARE * n_points else ""
 
 
-def _index_figure(indices: pd.DataFrame, ranges: Mapping[str, Range], caption: str, draw: Callable[..., None]) -> plt.Figure:
+def _index_figure(indices: pd.DataFrame, ranges: Mapping[str, Range], caption: str, draw: Callable[..., None]) -> Figure:
     """One panel per output, parameters along x; `draw(ax, pos, output, rows)` fills a panel."""
     outputs = list(dict.fromkeys(indices["output"]))
-    fig, axes = plt.subplots(len(outputs), 1, figsize=(8, 2.3 * len(outputs) + 0.8), sharex=True, constrained_layout=True)
+    fig = Figure(figsize=(8, 2.3 * len(outputs) + 0.8), layout="constrained")
+    axes = fig.subplots(len(outputs), 1, sharex=True)
     axes = np.atleast_1d(axes)
     pos = np.arange(len(ranges))
     for ax, output in zip(axes, outputs, strict=True):
@@ -182,11 +181,11 @@ def _index_figure(indices: pd.DataFrame, ranges: Mapping[str, Range], caption: s
     return fig
 
 
-def sobol_figure(indices: pd.DataFrame, ranges: Mapping[str, Range], titles: Mapping[str, str], caption: str, n_points: int) -> plt.Figure:
+def sobol_figure(indices: pd.DataFrame, ranges: Mapping[str, Range], titles: Mapping[str, str], caption: str, n_points: int) -> Figure:
     """One panel per output: S1 and ST per parameter with 95% intervals."""
 
-    def draw(ax: plt.Axes, pos: np.ndarray, output: str, d: pd.DataFrame) -> None:
-        for off, (key, colour) in zip((-0.2, 0.2), (("S1", OKABE_ITO[4]), ("ST", OKABE_ITO[0])), strict=True):
+    def draw(ax: Axes, pos: np.ndarray, output: str, d: pd.DataFrame) -> None:
+        for off, (key, colour) in zip((-0.2, 0.2), (("S1", BLUE), ("ST", ORANGE)), strict=True):
             ax.bar(pos + off, d[key].fillna(0), 0.4, yerr=d[f"{key}_conf"].fillna(0), color=colour, capsize=3, label=key)
         ax.set_title(titles.get(output, output) + _caveat(d, n_points), fontsize=10)
         ax.set_ylabel("index (share of\noutput variance)")
@@ -194,19 +193,19 @@ def sobol_figure(indices: pd.DataFrame, ranges: Mapping[str, Range], titles: Map
         low = min(-0.05, float(np.nanmin(d["S1"] - d["S1_conf"]))) if valid else -0.05
         high = max(1.05, float(np.nanmax(d["ST"] + d["ST_conf"]))) if valid else 1.05
         ax.set_ylim(low, high)
-        ax.axhline(0, color="black", lw=0.5)
+        ax.axhline(0, color=BLACK, lw=0.5)
 
     return _index_figure(indices, ranges, caption, draw)
 
 
 def morris_figure(
     indices: pd.DataFrame, ranges: Mapping[str, Range], titles: Mapping[str, str], units: Mapping[str, str], caption: str, n_points: int
-) -> plt.Figure:
+) -> Figure:
     """One panel per output: mu* with 95% interval beside sigma, in the output's own units."""
 
-    def draw(ax: plt.Axes, pos: np.ndarray, output: str, d: pd.DataFrame) -> None:
-        ax.bar(pos - 0.2, d["mu_star"], 0.4, yerr=d["mu_star_conf"], color=OKABE_ITO[4], capsize=3, label="mu* (mean |effect|)")
-        ax.bar(pos + 0.2, d["sigma"], 0.4, color=OKABE_ITO[5], label="sigma (spread of effects)")
+    def draw(ax: Axes, pos: np.ndarray, output: str, d: pd.DataFrame) -> None:
+        ax.bar(pos - 0.2, d["mu_star"], 0.4, yerr=d["mu_star_conf"], color=BLUE, capsize=3, label="mu* (mean |effect|)")
+        ax.bar(pos + 0.2, d["sigma"], 0.4, color=VERMILLION, label="sigma (spread of effects)")
         ax.set_title(titles.get(output, output) + _caveat(d, n_points), fontsize=10)
         ax.set_ylabel(f"effect of a full-range\nchange ({units.get(output, 'output units')})")
 

@@ -15,8 +15,7 @@ which `aidsim-analyze manifest=<path>` reruns the same analysis.
 
 from __future__ import annotations
 
-import json
-import sys
+import functools
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,7 +23,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from omegaconf import DictConfig, OmegaConf
 from pydantic import (
     BaseModel,
@@ -35,7 +33,7 @@ from pydantic import (
     model_validator,
 )
 
-from aidsim.model.config import compose, conf_dir
+from aidsim.model.config import compose, conf_dir, load_yaml
 from aidsim.model.errors import ConfigError, describe
 from aidsim.model.params import DONORS
 from aidsim.runs import designs, store
@@ -80,7 +78,7 @@ class Change(BaseModel):
 
 class WhatIf(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    replicates: int = Field(1000, ge=1)
+    replicates: int = Field(default=1000, ge=1)
     changes: list[Change] = Field(min_length=1)
     curves: dict[str, list[float]] = Field(default_factory=dict)
 
@@ -92,7 +90,7 @@ class Study(BaseModel):
     name: str
     title: str = ""
     base: list[str] = Field(default_factory=list)
-    replicates: int = Field(200, ge=1)
+    replicates: int = Field(default=200, ge=1)
     parameters: dict[str, ParamRange] = Field(min_length=1)
     whatif: WhatIf | None = None
 
@@ -136,12 +134,7 @@ def load_study(name: str, sweep_ok: bool = False) -> Study:
     if not path.is_file():
         available = ", ".join(sorted(p.stem for p in study_dir().glob("*.yaml")))
         raise ConfigError(f"study={name!r}: unknown study; available: {available}")
-    try:
-        return Study.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {describe(exc, Study)}") from exc
+    return load_yaml(path, Study)
 
 
 # --- outputs per sample point ---------------------------------------------------------------------
@@ -198,19 +191,23 @@ class Evaluator:
         self.horizon, self.allies = int(base.horizon_days), allies(base)
 
     def _run(self, points: pd.DataFrame, reduce: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
-        from aidsim.runs.batch import evaluate
+        from aidsim.runs.batch import evaluate, progress_bar
 
         cells = [{k: _plain(v) for k, v in row.items()} for row in points.to_dict("records")]
-        parts, start = [], time.perf_counter()
-        for lo in range(0, len(cells), self.chunk):
-            runs, resp = evaluate(self.base, cells[lo : lo + self.chunk])
-            part = reduce(runs, resp)
-            part.index = part.index + lo  # evaluate numbers cells from 0 in each call
-            parts.append(part)
-            if self.progress:
-                done, secs = min(lo + self.chunk, len(cells)), time.perf_counter() - start
-                eta = secs / done * (len(cells) - done)
-                print(f"{self.label}: {done}/{len(cells)} points, {secs:.0f} s, ETA {eta:.0f} s", file=sys.stderr, flush=True)
+        worlds = int(self.base.replicates)
+        bar = progress_bar(len(cells) * worlds, self.label, self.progress)
+        parts = []
+        try:
+            for lo in range(0, len(cells), self.chunk):
+                runs, resp = evaluate(self.base, cells[lo : lo + self.chunk])
+                part = reduce(runs, resp)
+                part.index = part.index + lo  # evaluate numbers cells from 0 in each call
+                parts.append(part)
+                if bar is not None:
+                    bar.update(len(cells[lo : lo + self.chunk]) * worlds)
+        finally:
+            if bar is not None:
+                bar.close()
         return pd.concat(parts).sort_index().reset_index(drop=True)
 
     def outcomes(self, points: pd.DataFrame) -> pd.DataFrame:
@@ -286,8 +283,7 @@ class Settings(BaseModel):
 
 def check_settings(cfg: DictConfig) -> None:
     """Validate the analysis settings; a problem is one ConfigError line (key, value, what is allowed)."""
-    data = OmegaConf.to_container(cfg, resolve=True)
-    data.pop("hydra", None)
+    data = _settings(cfg)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
@@ -303,7 +299,7 @@ def unknown_setting(dotted: str) -> str:
     """The one line for an override of a key that analyze.yaml does not have."""
     section = OmegaConf.load(conf_dir() / "analysis" / "analyze.yaml")
     parent = OmegaConf.select(section, dotted.rpartition(".")[0]) if "." in dotted else section
-    keys = sorted(k for k in parent if k != "hydra") if isinstance(parent, DictConfig) else []
+    keys = sorted(str(k) for k in parent if k != "hydra") if isinstance(parent, DictConfig) else []
     return f"{dotted}: unknown key" + (f"; allowed keys here: {', '.join(keys)}" if keys else "")
 
 
@@ -327,8 +323,7 @@ def results_folder(cfg: DictConfig) -> Path:
 
 def write_manifest(out: Path, cfg: DictConfig, study: Study, seconds: float, files: list[str], **extra: Any) -> None:
     """What produced this folder, with enough to rerun it (`aidsim-analyze manifest=<this file>`)."""
-    settings = OmegaConf.to_container(cfg, resolve=True)
-    settings.pop("hydra", None)
+    settings = _settings(cfg)
     settings.pop("manifest", None)
     store.write_json(
         out / "manifest.json",
@@ -343,21 +338,36 @@ def write_manifest(out: Path, cfg: DictConfig, study: Study, seconds: float, fil
     )
 
 
+class Manifest(BaseModel):
+    """The parts of an aidsim-analyze manifest.json that rerun it (the rest is provenance)."""
+
+    model_config = ConfigDict(extra="allow")
+    analysis: dict[str, Any]
+    study: Study
+
+
 def from_manifest(path: str, out: str | None) -> tuple[DictConfig, Study]:
     """The settings and study recorded in a manifest (a new `out` may be given)."""
-    p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-        cfg = OmegaConf.create(data["analysis"])
-        study = Study.model_validate(data["study"])
-    except (OSError, json.JSONDecodeError, KeyError) as exc:
-        raise ConfigError(f"manifest={path!r}: not a readable aidsim-analyze manifest ({type(exc).__name__}: {exc})") from exc
-    except ValidationError as exc:
-        raise ConfigError(f"manifest={path!r}: {describe(exc, Study, 'study.')}") from exc
+    manifest = load_yaml(Path(path), Manifest)  # JSON is YAML: the one loader reads it
+    cfg = OmegaConf.create(manifest.analysis)
+    study = manifest.study
     cfg.manifest = None
     if out:
         cfg.out = out
     return cfg, study
+
+
+def _settings(cfg: DictConfig) -> dict[str, Any]:
+    """The analysis settings as plain data, without Hydra's own section."""
+    data = OmegaConf.to_container(cfg, resolve=True)
+    if not isinstance(data, dict):
+        raise ConfigError(f"analysis settings: expected a mapping, found {type(data).__name__}")
+    data.pop("hydra", None)
+    return {str(k): v for k, v in data.items()}
+
+
+def _copy(src: Path, dst: Path) -> None:
+    dst.write_bytes(src.read_bytes())
 
 
 def _write_csv(out: Path, name: str, df: pd.DataFrame, files: list[str]) -> None:
@@ -366,7 +376,7 @@ def _write_csv(out: Path, name: str, df: pd.DataFrame, files: list[str]) -> None
 
 
 def _save(fig: Any, out: Path, name: str, files: list[str]) -> None:
-    from aidsim.report.figures import save
+    from aidsim.report.style import save
 
     save(fig, out / name)
     files.append(name)
@@ -382,7 +392,8 @@ def sensitivity(cfg: DictConfig, study: Study, out: Path) -> list[str]:
     s = cfg.sensitivity
     methods = list(s.methods)
     reps = int(cfg.replicates or study.replicates)
-    ranges, seed, files = study.ranges(), int(cfg.seed), []
+    ranges, seed = study.ranges(), int(cfg.seed)
+    files: list[str] = []
     base = base_config(study, reps, seed)
     titles = {k: v[0] for k, v in OUTPUTS.items()}
     units = {k: v[1] for k, v in OUTPUTS.items()}
@@ -427,7 +438,8 @@ def discover(cfg: DictConfig, study: Study, out: Path) -> list[str]:
 
     d = cfg.discover
     donors, response = parse_target(cfg.target, allies(compose(study.base)))
-    reps, seed, files = int(cfg.replicates or study.replicates), int(cfg.seed), []
+    reps, seed = int(cfg.replicates or study.replicates), int(cfg.seed)
+    files: list[str] = []
     points = _sweep_points(cfg, donors, response)
     source = f"sweep {sweep_folder(cfg.study)}"
     if points is None:
@@ -509,7 +521,8 @@ def whatif(cfg: DictConfig, study: Study, out: Path) -> list[str]:
 
     if study.whatif is None:
         raise ConfigError(f"study={study.name!r}: has no whatif section (changes to try)")
-    w, seed, files = study.whatif, int(cfg.seed), []
+    w, seed = study.whatif, int(cfg.seed)
+    files: list[str] = []
     reps = int(cfg.replicates or w.replicates)
     base = base_config(study, reps, seed)
     first_keys = list(w.changes[0].set)
@@ -534,7 +547,7 @@ def whatif(cfg: DictConfig, study: Study, out: Path) -> list[str]:
         dest = Path(cfg.whatif.report)
         for name in files:
             if name.endswith(".png"):
-                store.atomic_write(dest.parent / name, lambda p, src=out / name: p.write_bytes(src.read_bytes()))
+                store.atomic_write(dest.parent / name, functools.partial(_copy, out / name))
         store.write_text(dest, md)
     return files
 

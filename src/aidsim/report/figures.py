@@ -1,41 +1,59 @@
 """Figures: a scenario run's timeline, and a sweep study's maps and lines (`aidsim-plot <folder>`).
 
-Colour-blind-safe throughout (Okabe-Ito for categories, cividis/viridis for shares), labelled axes
-with units, the number of worlds per cell in each caption, and the 2024 point marked.
+Colour-blind-safe throughout (Okabe-Ito for categories, cividis/viridis for shares; colours and
+donor names from `report.style`), labelled axes with units, the number of worlds per cell in each
+caption, and the 2024 point marked. Figures are built without pyplot (`matplotlib.figure.Figure`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
+from omegaconf import DictConfig, OmegaConf
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from aidsim.model.ladder import NO_DAY
+from aidsim.model.params import DONORS
+from aidsim.report.style import (
+    BLACK,
+    BLUE,
+    DARK_GREY,
+    DONOR_COLOURS,
+    NONE_COLOUR,
+    PURPLE,
+    RESPONSE_COLOURS,
+    RESPONSE_LABELS,
+    SKY,
+    VERMILLION,
+    donor_label,
+    save,
+)
+from aidsim.report.style import OKABE_ITO as OKABE_ITO  # re-exported for older imports
+from aidsim.runs.tables import RESPONSES
 
-from aidsim.model.ladder import NO_DAY  # noqa: E402
-from aidsim.model.model import AidModel  # noqa: E402
-from aidsim.model.params import DONORS  # noqa: E402
-from aidsim.report.narrative import WHO  # noqa: E402
-from aidsim.runs.tables import RESPONSES  # noqa: E402
+if TYPE_CHECKING:
+    from aidsim.model.model import AidModel
 
-OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
-DONOR_COLOURS = dict(zip(DONORS, OKABE_ITO, strict=False))
+__all__ = ["FORMATS", "OKABE_ITO", "StudySummary", "knob_label", "knob_lines", "save", "study_figures", "timeline_figure", "wilson"]
 
 
-def timeline_figure(model: AidModel) -> plt.Figure:
+def timeline_figure(model: AidModel) -> Figure:
     """Need over time, offers and acceptances per donor over time, and tension: all worlds."""
     if model.history is None:
         raise ValueError("timeline needs a model run with record=True")
     days = np.arange(model.day + 1)
     unmet = model.history.array("unmet")
-    fig, axes = plt.subplots(3, 1, figsize=(9, 10), sharex=True, constrained_layout=True)
+    fig = Figure(figsize=(9, 10), layout="constrained")
+    axes = fig.subplots(3, 1, sharex=True)
     ax = axes[0]
     q = np.quantile(unmet, [0.1, 0.5, 0.9], axis=1)
-    ax.fill_between(days, q[0], q[2], color="#56B4E9", alpha=0.3, label="10-90% of worlds")
-    ax.plot(days, q[1], color="#0072B2", label="median")
+    ax.fill_between(days, q[0], q[2], color=SKY, alpha=0.3, label="10-90% of worlds")
+    ax.plot(days, q[1], color=BLUE, label="median")
     ax.set_ylabel("unmet need\n(x July 2024 damage)")
     ax.set_title(f"{model.params.scenario.title or model.params.scenario.name}: {model.worlds} worlds, seed {model.params.seed}")
     ax.legend(loc="upper right")
@@ -45,12 +63,12 @@ def timeline_figure(model: AidModel) -> plt.Figure:
         offered = [(np.count_nonzero((donor.offer_day != NO_DAY) & (donor.offer_day <= t))) / model.worlds for t in days]
         accepted = [(np.count_nonzero((donor.accept_day != NO_DAY) & (donor.accept_day <= t))) / model.worlds for t in days]
         ax.plot(days, offered, color=c, ls="--", lw=1)
-        ax.plot(days, accepted, color=c, lw=2, label=WHO[donor.donor_id])
+        ax.plot(days, accepted, color=c, lw=2, label=donor_label(donor.donor_id, short=True))
     ax.set_ylabel("share of worlds\n(dashed: offered, solid: accepted)")
     ax.set_ylim(-0.02, 1.02)
     ax.legend(loc="center right", fontsize=8, ncols=2)
     ax = axes[2]
-    for key, colour in (("inter_korean", "#D55E00"), ("us_dprk", "#CC79A7")):
+    for key, colour in (("inter_korean", VERMILLION), ("us_dprk", PURPLE)):
         ax.step(days, [t[key] for t in model.history.tension], where="post", color=colour, label=f"tension: {key.replace('_', '-')}")
     ax.set_ylabel("tension (0-1)")
     ax.set_xlabel("days since the flood")
@@ -59,26 +77,9 @@ def timeline_figure(model: AidModel) -> plt.Figure:
     return fig
 
 
-def save(fig: plt.Figure, path: Path) -> Path:
-    """Save a figure atomically and close it."""
-    from aidsim.runs.store import atomic_write
-
-    atomic_write(Path(path), lambda p: fig.savefig(p, dpi=120, format=Path(path).suffix.lstrip(".")))
-    plt.close(fig)
-    return Path(path)
-
-
 # ---------------------------------------------------------------------------------------------
 # Sweep studies (aidsim-plot <folder>, and at the end of aidsim-sweep)
 
-RESPONSE_COLOURS = {
-    "accepted": "#009E73",
-    "deferred": "#56B4E9",
-    "ignored": "#E69F00",
-    "rejected": "#D55E00",
-    "not_offered": "#BBBBBB",
-}
-NONE_COLOUR = "#FFFFFF"
 KNOB_LABELS = {
     "flood.severity": "flood severity (x July 2024 damage)",
     "flood.visibility": "visible share of the damage (0-1)",
@@ -100,11 +101,11 @@ def knob_label(key: str) -> str:
     if key in KNOB_LABELS:
         return KNOB_LABELS[key]
     if key.startswith("relations."):
-        return f"relations with {WHO.get(key.split('.', 1)[1], key)} (0 adversary - 1 closest ally)"
+        return f"relations with {donor_label(key.split('.', 1)[1], short=True)} (0 adversary - 1 closest ally)"
     return f"{key} (units: docs/model.md)"
 
 
-def wilson(k: np.ndarray, n: np.ndarray, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
+def wilson(k: ArrayLike, n: ArrayLike, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval (95% by default) for k successes in n trials."""
     k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
     p = np.divide(k, n, out=np.zeros_like(k), where=n > 0)
@@ -146,8 +147,8 @@ class StudySummary:
         self.n = self.runs.groupby(level="cell").sum()
         self.cells = self.cells.loc[self.n.index]
         base = _base_config(self.path)
-        self.base = {k: _select(base, k) for k in self.cells.columns}
-        self.marker = "2024" if (base.get("scenario") or {}).get("name") == "amnok_2024" else "base"
+        self.base: dict[str, Any] = {k: OmegaConf.select(base, k, default=None) for k in self.cells.columns}
+        self.marker = "2024" if OmegaConf.select(base, "scenario.name", default=None) == "amnok_2024" else "base"
 
     def knobs(self) -> list[str]:
         """The knobs that vary between cells (constant labels excluded)."""
@@ -187,19 +188,13 @@ class StudySummary:
         return f"{self.study}: {per}, {len(n)} cells, seed {self.seed}; {self.marker} {mark}"
 
 
-def _base_config(path: Path) -> dict:
-    import yaml
-
+def _base_config(path: Path) -> DictConfig:
+    """The study's resolved config (empty if the store has none)."""
     from aidsim.runs import store as results
 
     cfg = results.stores(path)[0].root / "config.yaml"
-    return yaml.safe_load(cfg.read_text()) if cfg.is_file() else {}
-
-
-def _select(data: dict, key: str) -> object:
-    for part in key.split("."):
-        data = data.get(part) if isinstance(data, dict) else None
-    return data
+    loaded = OmegaConf.load(cfg) if cfg.is_file() else None
+    return loaded if isinstance(loaded, DictConfig) else OmegaConf.create({})
 
 
 def _positions(values: np.ndarray, x: object) -> float | None:
@@ -208,7 +203,7 @@ def _positions(values: np.ndarray, x: object) -> float | None:
 
     if not isinstance(x, (int, float)) or isinstance(x, bool) or not values.min() <= x <= values.max():
         return None
-    if log_spaced(values):
+    if log_spaced(values.tolist()):
         return float(np.interp(np.log(x), np.log(values), np.arange(len(values))))
     return float(np.interp(x, values, np.arange(len(values))))
 
@@ -228,18 +223,19 @@ class _Grid:
         out[self.iy, self.ix] = values.reindex(self.s.cells.index).to_numpy()
         return out
 
-    def decorate(self, ax: plt.Axes, title: str) -> None:
+    def decorate(self, ax: Axes, title: str) -> None:
         fmt = lambda v: f"{v:.3g}"  # noqa: E731
         ax.set_xticks(range(len(self.xs)), [fmt(v) for v in self.xs], rotation=90, fontsize=7)
         ax.set_yticks(range(len(self.ys)), [fmt(v) for v in self.ys], fontsize=7)
         ax.set_title(title, fontsize=9)
         px, py = _positions(self.xs, self.s.base.get(self.kx)), _positions(self.ys, self.s.base.get(self.ky))
         if px is not None and py is not None:
-            ax.plot(px, py, marker="*", ms=13, mfc="#000000", mec="#FFFFFF", mew=1.2, ls="none")
+            ax.plot(px, py, marker="*", ms=13, mfc=BLACK, mec=NONE_COLOUR, mew=1.2, ls="none")
 
-    def axes(self, n: int, ncols: int = 4) -> tuple[plt.Figure, np.ndarray]:
+    def axes(self, n: int, ncols: int = 4) -> tuple[Figure, np.ndarray]:
         nrows = -(-n // ncols)
-        fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols, 3.1 * nrows + 0.6), squeeze=False, constrained_layout=True)
+        fig = Figure(figsize=(3.3 * ncols, 3.1 * nrows + 0.6), layout="constrained")
+        axes = fig.subplots(nrows, ncols, squeeze=False)
         for ax in axes.flat[n:]:
             ax.set_visible(False)
         fig.supxlabel(knob_label(self.kx), fontsize=10)
@@ -247,25 +243,25 @@ class _Grid:
         return fig, axes
 
 
-def _captioned(fig: plt.Figure, title: str, s: StudySummary, note: str = "", mark: str = "point marked with a star") -> plt.Figure:
+def _captioned(fig: Figure, title: str, s: StudySummary, note: str = "", mark: str = "point marked with a star") -> Figure:
     fig.suptitle(title, fontsize=11)
     fig.text(0.5, -0.01, s.caption(mark) + (f"; {note}" if note else ""), ha="center", va="top", fontsize=8)
     return fig
 
 
-def p_accepted_maps(g: _Grid) -> plt.Figure:
+def p_accepted_maps(g: _Grid) -> Figure:
     """Heatmaps of P(accepted) per donor, and of P(any aid accepted)."""
     s = g.s
     fig, axes = g.axes(len(DONORS) + 1)
     for ax, donor in zip(axes.flat, [None, *DONORS], strict=False):
         k, n = s.p(donor)
         im = ax.imshow(g.matrix(k / n), origin="lower", cmap="cividis", vmin=0, vmax=1, aspect="auto")
-        g.decorate(ax, "any donor" if donor is None else WHO[donor])
+        g.decorate(ax, "any donor" if donor is None else donor_label(donor, short=True))
     fig.colorbar(im, ax=axes, shrink=0.6, label="P(aid accepted) (share of worlds)")
     return _captioned(fig, "Probability that the DPRK accepts aid, by donor", s)
 
 
-def _categorical_map(ax: plt.Axes, g: _Grid, labels: pd.Series, colours: dict[str, str]) -> None:
+def _categorical_map(ax: Axes, g: _Grid, labels: pd.Series, colours: dict[str, str]) -> None:
     from matplotlib.colors import ListedColormap
 
     names = list(colours)
@@ -273,24 +269,24 @@ def _categorical_map(ax: plt.Axes, g: _Grid, labels: pd.Series, colours: dict[st
     ax.imshow(codes, origin="lower", cmap=ListedColormap(list(colours.values())), vmin=-0.5, vmax=len(names) - 0.5, aspect="auto")
 
 
-def _legend(fig: plt.Figure, colours: dict[str, str], labels: dict[str, str] | None = None) -> None:
+def _legend(fig: Figure, colours: dict[str, str], labels: dict[str, str] | None = None) -> None:
     from matplotlib.patches import Patch
 
-    handles = [Patch(facecolor=c, edgecolor="#555555", label=(labels or {}).get(n, n.replace("_", " "))) for n, c in colours.items()]
+    handles = [Patch(facecolor=c, edgecolor=DARK_GREY, label=(labels or {}).get(n, n.replace("_", " "))) for n, c in colours.items()]
     fig.legend(handles=handles, loc="outside right center", fontsize=8, frameon=False)
 
 
-def most_likely_response_maps(g: _Grid) -> plt.Figure:
+def most_likely_response_maps(g: _Grid) -> Figure:
     """Per donor, the DPRK's most likely answer in each cell."""
     fig, axes = g.axes(len(DONORS))
     for ax, donor in zip(axes.flat, DONORS, strict=False):
         _categorical_map(ax, g, g.s.modal_response(donor), RESPONSE_COLOURS)
-        g.decorate(ax, WHO[donor])
-    _legend(fig, RESPONSE_COLOURS)
+        g.decorate(ax, donor_label(donor, short=True))
+    _legend(fig, RESPONSE_COLOURS, RESPONSE_LABELS)
     return _captioned(fig, "The DPRK's most likely answer to each donor", g.s)
 
 
-def outcome_maps(g: _Grid) -> plt.Figure:
+def outcome_maps(g: _Grid) -> Figure:
     """First donor accepted, median time to first acceptance, deepest ladder rung."""
     s = g.s
     fig, axes = g.axes(3, ncols=3)
@@ -303,17 +299,17 @@ def outcome_maps(g: _Grid) -> plt.Figure:
     im = axes[0, 2].imshow(g.matrix(s.mean_rung()), origin="lower", cmap="cividis", vmin=0, vmax=3, aspect="auto")
     fig.colorbar(im, ax=axes[0, 2], shrink=0.8, label="rung (0 self-reliance - 3 Seoul/Washington)")
     g.decorate(axes[0, 2], "deepest ladder rung reached (mean)")
-    _legend(fig, colours, {**WHO, "none": "none accepted"})
+    _legend(fig, colours, {**{d: donor_label(d, short=True) for d in DONORS}, "none": "none accepted"})
     return _captioned(fig, "Who is accepted first, how fast, how far down the ladder", s, "time blank where < 10 worlds accepted any aid")
 
 
-def knob_lines(s: StudySummary, knob: str, binned: bool = False) -> plt.Figure:
+def knob_lines(s: StudySummary, knob: str, binned: bool = False) -> Figure:
     """P(accepted) per donor against one knob with 95% Wilson intervals, plus time to first
     acceptance and the deepest rung. `binned`: a sampled design, cells pooled into deciles."""
     from aidsim.runs.designs import log_spaced
 
     x = s.cells[knob].astype(float)
-    logx = log_spaced(np.unique(x)) or (binned and x.min() > 0 and x.max() / x.min() > 50)
+    logx = log_spaced(np.unique(x).tolist()) or (binned and x.min() > 0 and x.max() / x.min() > 50)
     if binned:
         edges = np.unique(np.quantile(np.log(x) if logx else x, np.linspace(0, 1, 11)))
         group = pd.Series(np.clip(np.searchsorted(edges, np.log(x) if logx else x, side="right") - 1, 0, len(edges) - 2), index=x.index)
@@ -321,21 +317,23 @@ def knob_lines(s: StudySummary, knob: str, binned: bool = False) -> plt.Figure:
     else:
         group, centre = pd.Series(np.arange(len(x)), index=x.index), x.reset_index(drop=True)
     pool = lambda v: v.groupby(group).sum()  # noqa: E731
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), constrained_layout=True)
+    fig = Figure(figsize=(15, 4.6), layout="constrained")
+    axes = fig.subplots(1, 3)
     ax = axes[0]
     for donor in [None, *DONORS]:
         k, n = (pool(v) for v in s.p(donor))
         lo, hi = wilson(k, n)
-        c = "#000000" if donor is None else DONOR_COLOURS[donor]
-        ax.plot(centre, k / n, color=c, lw=2.4 if donor is None else 1.5, ls="--" if donor is None else "-", label="any donor" if donor is None else WHO[donor])
+        c = BLACK if donor is None else DONOR_COLOURS[donor]
+        label = "any donor" if donor is None else donor_label(donor, short=True)
+        ax.plot(centre, k / n, color=c, lw=2.4 if donor is None else 1.5, ls="--" if donor is None else "-", label=label)
         ax.fill_between(centre, lo, hi, color=c, alpha=0.2, lw=0)
     ax.set_ylabel("P(aid accepted) (share of worlds, 95% Wilson interval)")
     ax.set_ylim(-0.02, 1.02)
     ax.legend(fontsize=7, ncols=2)
     days = s.median_first_day()
-    axes[1].plot(centre, days.groupby(group).median(), color="#0072B2", marker="o", ms=3)
+    axes[1].plot(centre, days.groupby(group).median(), color=BLUE, marker="o", ms=3)
     axes[1].set_ylabel("median time to first acceptance (days)")
-    axes[2].plot(centre, (s.mean_rung() * s.n).groupby(group).sum() / pool(s.n), color="#D55E00", marker="o", ms=3)
+    axes[2].plot(centre, (s.mean_rung() * s.n).groupby(group).sum() / pool(s.n), color=VERMILLION, marker="o", ms=3)
     axes[2].set_ylabel("deepest ladder rung reached (mean, 0-3)")
     for ax in axes:
         ax.set_xlabel(knob_label(knob) + (" (deciles of the design)" if binned else ""))
@@ -343,8 +341,8 @@ def knob_lines(s: StudySummary, knob: str, binned: bool = False) -> plt.Figure:
             ax.set_xscale("log")
         base = s.base.get(knob)
         if isinstance(base, (int, float)) and x.min() <= base <= x.max():
-            ax.axvline(base, color="#555555", ls=":", lw=1)
-            ax.text(base, 1.0, f" {s.marker}", transform=ax.get_xaxis_transform(), fontsize=8, va="top", color="#555555")
+            ax.axvline(base, color=DARK_GREY, ls=":", lw=1)
+            ax.text(base, 1.0, f" {s.marker}", transform=ax.get_xaxis_transform(), fontsize=8, va="top", color=DARK_GREY)
     return _captioned(fig, f"Aid acceptance against {knob}", s, mark="value: dotted line")
 
 
@@ -355,7 +353,7 @@ def study_figures(path: Path | str, formats: tuple[str, ...] = FORMATS) -> list[
     plot per knob, cells pooled into deciles of that knob."""
     s = StudySummary(Path(path))
     knobs = s.knobs()
-    figs: dict[str, plt.Figure] = {}
+    figs: dict[str, Figure] = {}
     full_grid = len(knobs) == 2 and len(s.cells) == s.cells[knobs[0]].nunique() * s.cells[knobs[1]].nunique()
     if full_grid:
         g = _Grid(s, knobs[0], knobs[1])
@@ -367,12 +365,5 @@ def study_figures(path: Path | str, formats: tuple[str, ...] = FORMATS) -> list[
     out = []
     for name, fig in figs.items():
         for fmt in formats:
-            out.append(_write(fig, Path(path) / "figures" / f"{name}.{fmt}"))
-        plt.close(fig)
+            out.append(save(fig, Path(path) / "figures" / f"{name}.{fmt}"))
     return out
-
-
-def _write(fig: plt.Figure, path: Path) -> Path:
-    from aidsim.runs.store import atomic_write
-
-    return atomic_write(path, lambda p: fig.savefig(p, dpi=150, bbox_inches="tight", format=path.suffix.lstrip(".")))

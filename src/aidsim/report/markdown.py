@@ -1,7 +1,8 @@
 """Markdown reports and their figures: the validation report, the what-if report, PRIM boxes.
 
-The numbers come in as tables computed elsewhere (validate.py, analysis.py); this module only
-lays them out, so every figure quoted in a report is one the command just measured.
+The numbers come in as tables computed elsewhere (analysis.validation, analysis.studies); this
+module only lays them out, so every figure quoted in a report is one the command just measured.
+Donor names and colours come from `report.style`.
 """
 
 from __future__ import annotations
@@ -9,28 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt  # only calibration_figure still draws through pyplot
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from aidsim.report.style import BLACK, BLUE, ORANGE, SERIES, VERMILLION, DonorNames, donor_label
+from aidsim.report.style import OKABE_ITO as OKABE_ITO
+from aidsim.runs.tables import RESPONSES
 
-from aidsim.report.figures import OKABE_ITO  # noqa: E402
-from aidsim.runs.tables import RESPONSES  # noqa: E402
-
-PALETTE = tuple(OKABE_ITO[i] for i in (4, 0, 2, 5, 6, 1, 7))
-"""Okabe-Ito without its yellow, which is faint on white, in an order that keeps neighbours distinct."""
-
-LABELS = {
-    "russia": "Russia",
-    "china": "China",
-    "south_korea": "Seoul",
-    "united_states": "United States",
-    "un_agencies": "UN agencies",
-    "red_cross": "Red Cross",
-    "ngos": "NGOs",
-}
+LABELS = DonorNames(donor_label)
+"""donor id -> its label in conf/actors (`report.style.donor_label`), for report tables and prose."""
 
 
 def _pct(p: float) -> str:
@@ -82,18 +72,19 @@ def discovery_markdown(box: Any, target: str, threshold: float, source: str) -> 
 # --- what-if ------------------------------------------------------------------------------------------
 
 
-def whatif_bars(table: pd.DataFrame, caption: str) -> plt.Figure:
+def whatif_bars(table: pd.DataFrame, caption: str) -> Figure:
     """P(any accepted) and P(Seoul accepted) per single change, baseline first, with Wilson intervals."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 0.45 * len(table) + 1.6), sharey=True, constrained_layout=True)
+    fig = Figure(figsize=(11, 0.45 * len(table) + 1.6), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
     pos = np.arange(len(table))[::-1]
     # clip: at p = 0 or 1 the interval's near end equals p only up to rounding
     err = np.clip(np.vstack([table["p_any_accepted"] - table["p_any_low"], table["p_any_high"] - table["p_any_accepted"]]), 0, None)
-    colours = [OKABE_ITO[7]] + [OKABE_ITO[4]] * (len(table) - 1)
+    colours = [BLACK] + [BLUE] * (len(table) - 1)
     axes[0].barh(pos, table["p_any_accepted"], xerr=err, color=colours, capsize=3)
-    axes[0].axvline(table["p_any_accepted"].iloc[0], color=OKABE_ITO[5], ls="--", lw=1)
+    axes[0].axvline(table["p_any_accepted"].iloc[0], color=VERMILLION, ls="--", lw=1)
     axes[0].set_yticks(pos, table["change"])
     axes[0].set_xlabel("P(any aid accepted within the horizon)\n(share of worlds, 95% Wilson interval)")
-    axes[1].barh(pos, table["p_seoul_accepted"], color=[OKABE_ITO[7]] + [OKABE_ITO[0]] * (len(table) - 1))
+    axes[1].barh(pos, table["p_seoul_accepted"], color=[BLACK] + [ORANGE] * (len(table) - 1))
     axes[1].set_xlabel("P(Seoul's aid accepted)\n(share of worlds)")
     for ax in axes:
         ax.set_xlim(0, 1.0)
@@ -101,17 +92,18 @@ def whatif_bars(table: pd.DataFrame, caption: str) -> plt.Figure:
     return fig
 
 
-def whatif_curve_figure(curves: pd.DataFrame, marks: Mapping[str, Any], ranges: Mapping[str, Any], caption: str) -> plt.Figure:
+def whatif_curve_figure(curves: pd.DataFrame, marks: Mapping[str, Any], ranges: Mapping[str, Any], caption: str) -> Figure:
     """P(any accepted) along each one-knob curve, with Wilson bands and the base value marked."""
     knobs = list(dict.fromkeys(curves["knob"]))
     cols = min(2, len(knobs))
     rows = -(-len(knobs) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.4 * rows), sharey=True, constrained_layout=True, squeeze=False)
-    for ax, knob, colour in zip(axes.flat, knobs, PALETTE * 2, strict=False):
+    fig = Figure(figsize=(5.2 * cols, 3.4 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, sharey=True, squeeze=False)
+    for ax, knob, colour in zip(axes.flat, knobs, SERIES * 2, strict=False):
         c = curves[curves["knob"] == knob]
         ax.fill_between(c["value"], c["low"], c["high"], color=colour, alpha=0.3, lw=0)
         ax.plot(c["value"], c["p_any_accepted"], color=colour, marker="o", ms=3)
-        ax.axvline(marks[knob], color="black", ls=":", lw=1, label=f"base ({marks[knob]})")
+        ax.axvline(marks[knob], color=BLACK, ls=":", lw=1, label=f"base ({marks[knob]})")
         r = ranges.get(knob)
         unit = getattr(r, "unit", "") if r is not None else ""
         if knob == "flood.severity":

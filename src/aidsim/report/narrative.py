@@ -7,22 +7,34 @@ written for a finished run or for a classroom model paused on any day.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from aidsim.model.agents import DonorAgent
 from aidsim.model.ladder import NO_DAY, Response
-from aidsim.model.model import AidModel
+from aidsim.report.style import DonorNames, donor_label
 
-WHO = {
-    "russia": "Moscow",
-    "china": "Beijing",
-    "south_korea": "Seoul",
-    "united_states": "Washington",
-    "un_agencies": "the UN agencies",
-    "red_cross": "the Red Cross movement",
-    "ngos": "aid NGOs",
-}
+if TYPE_CHECKING:
+    from aidsim.model.agents import DonorAgent
+    from aidsim.model.model import AidModel
+
+ARTICLE = {"un_agencies", "red_cross"}
+"""Donors whose short name takes "the" inside a sentence ("the Red Cross", but "NGOs")."""
+
+
+def who(donor_id: str) -> str:
+    """A donor as the dispatch names it: its short name (`report.style.donor_label`), with an article if it needs one."""
+    name = donor_label(donor_id, short=True)
+    return f"the {name}" if donor_id in ARTICLE else name
+
+
+def _owner(name: str) -> str:
+    """The possessive: "Moscow's", "the UN agencies'"."""
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
+WHO = DonorNames(who)
+"""donor id -> the dispatch's name for it (`who`), as a mapping."""
 PLURAL = {"un_agencies", "ngos"}
 OWN_CHANNEL = {"un_agencies": "un", "red_cross": "red_cross", "ngos": "ngo"}  # saying it again adds nothing
 CHANNEL = {"direct": "directly", "red_cross": "through the Red Cross", "un": "through the UN", "ngo": "through NGOs"}
@@ -39,16 +51,16 @@ class Entry:
 
 
 def _answer_text(donor: DonorAgent, response: int, silence: bool) -> str:
-    who = WHO[donor.donor_id]
+    name = who(donor.donor_id)
     if response == Response.ACCEPTED:
-        return f"Pyongyang accepts {who}'s aid."
+        return f"Pyongyang accepts {_owner(name)} aid."
     if response == Response.DEFERRED:
-        return f"Pyongyang thanks {who} warmly but says recovery will follow its own plan; the door stays open."
+        return f"Pyongyang thanks {name} warmly but says recovery will follow its own plan; the door stays open."
     if response == Response.REJECTED:
-        return f"Pyongyang turns down {who}'s offer outright."
+        return f"Pyongyang turns down {_owner(name)} offer outright."
     if silence:
-        return f"Pyongyang does not answer {who}; state media denounces the offer's sponsors as enemies."
-    return f"Pyongyang does not answer {who}."
+        return f"Pyongyang does not answer {name}; state media denounces the offer's sponsors as enemies."
+    return f"Pyongyang does not answer {name}."
 
 
 def entries(model: AidModel, world: int = 0) -> list[Entry]:
@@ -68,20 +80,20 @@ def entries(model: AidModel, world: int = 0) -> list[Entry]:
         note = next((e.note for e in model.params.events if e.name == name and e.day == day), "")
         out.append(Entry(day, 1, f"{name}. {note}".strip(), "events"))
     for donor in model.donors:
-        who, i = WHO[donor.donor_id], world
+        name, i = who(donor.donor_id), world
         if donor.request_day[i] != NO_DAY:
-            out.append(Entry(int(donor.request_day[i]), 2, f"Pyongyang asks {who} for help.", "dprk"))
+            out.append(Entry(int(donor.request_day[i]), 2, f"Pyongyang asks {name} for help.", "dprk"))
         if donor.offer_day[i] != NO_DAY:
             channel = donor.profile.channel
             how = "" if OWN_CHANNEL.get(donor.donor_id) == channel else " " + CHANNEL[channel]
             asked = " in answer to its request" if donor.requested[i] and donor.request_day[i] <= donor.offer_day[i] else ""
             verb = "offer" if donor.donor_id in PLURAL else "offers"
-            out.append(Entry(int(donor.offer_day[i]), 3, f"{who[0].upper() + who[1:]} {verb} relief supplies{how}{asked}.", donor.donor_id))
+            out.append(Entry(int(donor.offer_day[i]), 3, f"{name[0].upper() + name[1:]} {verb} relief supplies{how}{asked}.", donor.donor_id))
         if donor.first_answer_day[i] != NO_DAY:
             silence = bool(np.asarray(donor.hostility >= rules.silence_hostility).reshape(-1)[0])
             out.append(Entry(int(donor.first_answer_day[i]), 4, _answer_text(donor, int(donor.first_answer[i]), silence), "dprk"))
         if donor.first_answer[i] == Response.DEFERRED and donor.status[i] == Response.ACCEPTED:
-            out.append(Entry(int(donor.accept_day[i]), 5, f"As need mounts, Pyongyang takes up {who}'s offer after all.", "dprk"))
+            out.append(Entry(int(donor.accept_day[i]), 5, f"As need mounts, Pyongyang takes up {_owner(name)} offer after all.", "dprk"))
     if model.history is not None and model.day > 0:
         unmet = model.history.array("unmet")[:, world]
         peak = int(np.argmax(unmet))
