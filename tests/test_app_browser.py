@@ -151,8 +151,8 @@ def test_page_loads_offline_and_stepping_fills_the_feed(server, context):
     expect(page.get_by_text("Who offers help, and will Pyongyang take any of it?", exact=False)).to_be_visible()
     assert any("/_solara/cdn/@widgetti/solara-vuetify-app@" in u for u in tab.requests)  # assets served locally
     assert page.locator(".dispatch-line").count() == 1
-    tab.step(5)
-    expect(tab.figure("need_figure")).to_contain_text("day 5")
+    tab.step(9)  # the first offers come after a week
+    expect(tab.figure("need_figure")).to_contain_text("day 9")
     lines = page.locator(".dispatch-line")
     assert lines.count() > 1
     days = [int(re.search(r"Day (\d+)", t).group(1)) for t in lines.all_inner_texts()]
@@ -241,4 +241,23 @@ def test_debrief_download_holds_dispatch_table_and_figures(server, context):
     assert "dispatch.md" in names and "outcomes.csv" in names
     assert any(n.startswith("figures/") and n.endswith(".png") for n in names)
     assert "Day 0" in z.read("dispatch.md").decode()
+    tab.clean()
+
+
+def test_hostile_seed_is_one_line_and_play_moves_the_figures(server, context):
+    tab = Tab(context, server)
+    page = tab.page
+    for bad in (str(2**63), "-1", "1e9", "<b>x</b>"):
+        page.get_by_label("Seed (which world)").fill(bad)
+        tab.button("Reset").click()
+        expect(page.locator(".seed-error")).to_contain_text("seed")
+        assert page.get_by_text("Traceback").count() == 0
+    page.get_by_label("Seed (which world)").fill("2024")
+    tab.button("Reset").click()
+    expect(page.locator(".seed-error")).to_have_count(0)
+    tab.choose("Play speed", "fastest")
+    tab.button("Play").click()
+    expect(tab.figure("need_figure")).to_contain_text("day 5", timeout=SLOW)  # the figures follow Play, not only its end
+    tab.button("Pause").click()
+    page.screenshot(path=str(SCREENSHOT.with_name("app-play.png")), full_page=True)
     tab.clean()

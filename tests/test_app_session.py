@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import socket
 import subprocess
 import sys
@@ -32,9 +33,37 @@ def test_every_preset_loads_with_a_two_sentence_briefing_and_slider_values():
 
 def test_seed_box_text_becomes_a_seed_or_one_line_error():
     assert S.parse_seed(" 42 ") == 42
-    for bad in ("abc", "4.5", "-1", ""):
-        with pytest.raises(ValueError, match="seed="):
+    assert S.parse_seed(str(2**63 - 1)) == 2**63 - 1
+    for bad in ("abc", "4.5", "-1", "", "1e9", "0x10", str(2**63), "9" * 400, "<script>", "²", None):
+        with pytest.raises(ValueError, match="^seed ") as err:
             S.parse_seed(bad)
+        assert "\n" not in str(err.value) and len(str(err.value)) < 120
+
+
+def test_hostile_slider_and_offer_values_are_one_line_errors():
+    room = S.Classroom()
+    for key, bad in (("flood.severity", 1e9), ("flood.severity", float("nan")), ("tension.inter_korean", -1), ("tension.inter_korean", "x"), ("nope", 1)):
+        with pytest.raises(ValueError) as err:
+            room.set_knob(key, bad)
+        assert "\n" not in str(err.value)
+    assert room.knobs == S.preset_knobs("amnok_2024")  # nothing taken
+    for bad in ({"channel": "drone"}, {"size": 0.0}, {"content_fit": float("inf")}, {"conditions": "all"}):
+        with pytest.raises(ValueError):
+            S.Offer(**bad)
+    with pytest.raises(ValueError, match="unknown"):
+        room.choose_preset("../../etc/passwd")
+
+
+def test_title_names_every_changed_setting_and_presets_restore_them():
+    room = S.Classroom()
+    assert room.title == "Amnok river floods, July 2024"
+    room.set_knob("flood.severity", 20)
+    room.set_knob("tension.inter_korean", 0.2)
+    room.reset()
+    assert room.title == "Amnok river floods, July 2024, tension 0.2, severity 20x"
+    assert room.dispatch_markdown().startswith("# Dispatch: Amnok river floods, July 2024, tension 0.2, severity 20x")
+    room.choose_preset("amnok_2024")  # re-choosing the preset restores it
+    assert room.knobs == S.preset_knobs("amnok_2024") and room.title == "Amnok river floods, July 2024"
 
 
 def test_the_classroom_world_is_replicate_0_of_the_seed():
@@ -130,6 +159,10 @@ def test_debrief_zip_holds_dispatch_table_and_figures():
     table = pd.read_csv(z.open(OUTCOMES))
     assert len(table) == len(DONORS) and table.loc[table["seated"], "donor"].tolist() == ["russia"]
     assert z.read("figures/need.png")[:8] == b"\x89PNG\r\n\x1a\n"
+    settings = json.loads(z.read("settings.json"))
+    assert settings["preset"] == "amnok_2024" and settings["seat"] == "russia" and settings["knobs"]["flood.severity"] == 1.0
+    decisions = pd.read_csv(z.open("decisions.csv"))
+    assert decisions["decision"].tolist() == ["offer"] and decisions["channel"].tolist() == ["red_cross"]
 
 
 def test_app_rejects_a_bad_port_in_one_line():

@@ -1,5 +1,5 @@
-"""The classroom page's figures, drawn with matplotlib on the server (no front-end chart library,
-so nothing extra to serve offline). Okabe-Ito colours (colour-blind safe) and a label on every
+"""The debrief's PNG figures, drawn with matplotlib on the server when a debrief is downloaded
+(the live page draws in the browser: app/live.py). Okabe-Ito colours (colour-blind safe) and a label on every
 bar, so no reading depends on colour alone; `large=True` is the projector size."""
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ SHORT = {d: SEATS.get(d, WHO[d]) for d in DONORS} | {"south_korea": "Seoul", "re
 
 
 DRAWING = threading.RLock()
-"""Matplotlib's settings are global: the page draws in worker threads, one figure at a time."""
+"""Matplotlib's rc settings are global: debrief downloads (rare) draw one figure at a time. The
+live page never takes this lock."""
 
 
 @contextmanager
@@ -70,28 +71,30 @@ def need_figure(room: Classroom, large: bool = False) -> Figure:
     with style(large):
         fig = _figure(large)
         ax = fig.add_subplot()
-        h, days = room.model.history, np.arange(room.day + 1)
+        h, days = room.history, np.arange(room.day + 1)
         unmet = h.array("unmet")[:, 0]
         ax.plot(days, unmet, color=BLUE, lw=2.5, label="unmet need")
         # The state's capacity on the need scale: pressure = unmet / (capacity x planning window), so
-        # each rung's door opens where unmet need crosses threshold x capacity x window.
-        coping = float(room.model.dprk.capacity[0]) * room.params.dprk.planning_days
-        top = max(float(unmet.max()), 1e-9) * 1.15
-        levels = [(name, t * coping) for name, t in zip(DOORS, room.params.dprk.rung_thresholds, strict=True) if t * coping < top * 1.6]
-        top = max([top, *(level * 1.1 for _, level in levels)])
-        label_y = -np.inf
+        # each rung's door opens where unmet need crosses threshold x capacity x window. Log scale:
+        # at 2024 damage the need sits far below the first door, and both must show.
+        window = room.params.dprk.planning_days
+        coping = float(room.model.dprk.capacity[0]) * window
+        levels = [(name, t * coping) for name, t in zip(DOORS, room.params.dprk.rung_thresholds, strict=True)]
+        ax.axhline(coping, color=BLACK, lw=1.5)
+        ax.text(0.5, coping * 1.08, f"capacity x {window:g} days", va="bottom", color=BLACK, fontsize="small")
         for name, level in levels:
             ax.axhline(level, color=PURPLE, lw=1.2, ls=(0, (1, 2)))
-            label_y = max(level, label_y + 0.08 * top)  # keep close thresholds' labels apart
-            ax.text(room.params.horizon_days * 1.01, label_y, f"{name} open", va="center", color=PURPLE, fontsize="small", clip_on=False)
+            ax.text(room.params.horizon_days * 1.01, level, f"{name} door", va="center", color=PURPLE, fontsize="small", clip_on=False)
+        positive = [v for v in [*unmet, coping, *(lv for _, lv in levels)] if v > 0]
+        ax.set_yscale("log")
+        ax.set_ylim(min(positive) / 2, max(positive) * 2)
         ax.plot(days, h.array("domestic")[:, 0], color=ORANGE, lw=2, ls="--", label="relief by the state, so far")
         ax.plot(days, h.array("foreign")[:, 0], color=GREEN, lw=2, ls=":", label="foreign aid delivered, so far")
         ax.set_xlim(0, room.params.horizon_days)
-        ax.set_ylim(0, top)
         ax.set_xlabel("days since the flood")
-        ax.set_ylabel("need (x 2024 damage)")
+        ax.set_ylabel("need (x 2024 damage, log)")
         ax.set_title(f"Need vs domestic capacity, day {room.day}")
-        ax.legend(loc="upper right")
+        fig.legend(*ax.get_legend_handles_labels(), loc="upper center", ncols=3, bbox_to_anchor=(0.5, -0.02))
     return fig
 
 
@@ -153,7 +156,7 @@ def aid_figure(room: Classroom, large: bool = False) -> Figure:
 
 def tension_figure(room: Classroom, large: bool = False) -> Figure:
     """Tension over the days so far (scripted events move it)."""
-    tension = room.model.history.tension
+    tension = room.history.tension
     days = np.arange(len(tension))
     with style(large):
         fig = _figure(large, 6.4, 2.8)

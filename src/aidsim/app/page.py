@@ -16,15 +16,18 @@ from __future__ import annotations
 import html
 import logging
 import time
+from functools import partial
+from typing import cast
 
 import solara
 import solara.lab
 
-from aidsim.app import figures as figs
+from aidsim.app import live
 from aidsim.app.debrief import debrief_zip
-from aidsim.app.session import CHANNELS, KNOBS, SEATS, Classroom, Offer, parse_seed, presets, settings_params
-from aidsim.app.worlds import WORLDS, compare, heatmap, outcome_shares
+from aidsim.app.session import CHANNELS, KNOBS, SEATS, Classroom, Offer, parse_seed, presets, settings_params, world_title
+from aidsim.app.worlds import WORLDS, Heatmap, compare, heatmap, outcome_shares
 from aidsim.model.params import DONORS
+from aidsim.report.style import RESPONSE_LABELS
 
 logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
 
@@ -40,50 +43,55 @@ PAGE_CSS = """
 .dispatch-feed { max-height: 560px; overflow-y: auto; }
 .dispatch-line { padding: 2px 0; border-bottom: 1px solid #eee; }
 .day-badge { font-weight: bold; color: #0072B2; margin-right: 0.4em; }
-.figure svg { width: 100%; height: auto; }
 .v-input__slider .v-input__slot { flex-wrap: wrap; }
 .v-input__slider .v-input__slot > .v-label { flex-basis: 100%; margin-bottom: -4px; }
 .day-counter { font-weight: bold; }
+.figure, .figure > div { width: 100%; min-width: 0; }
+.figure .js-plotly-plot, .figure .plot-container { width: 100% !important; }
+.world-title { font-size: 1.3rem; margin: 4px 0 8px 0; }
+.v-application .v-label { word-break: normal; overflow-wrap: normal; white-space: normal; }
 """
 
 
 def _titles() -> dict[str, str]:
-    """Preset name -> title shown in the menu (a preset's own title, else its name)."""
-    return {p: settings_params(p, {}, 0).scenario.title or p for p in presets("scenario")}
+    """Preset name -> title shown in the menu: the recorded floods first, then the what-ifs, each
+    group marked (a preset's own title, else its name)."""
+    titles = {p: settings_params(p, {}, 0).scenario.title or p for p in presets("scenario")}
+    whatif = {p for p, t in titles.items() if t.lower().startswith("what if")}
+    history = {p: f"Recorded: {t}" for p, t in sorted(titles.items(), key=lambda kv: kv[1]) if p not in whatif}
+    return history | {p: titles[p] for p in sorted(whatif, key=titles.__getitem__)}
 
 
-WORLD_FIGURES = (figs.need_figure, figs.ladder_figure, figs.aid_figure, figs.tension_figure)
+def _one_line(exc: BaseException) -> str:
+    """An error as one line for the page (never a traceback; the full one goes to the server log)."""
+    logging.getLogger("aidsim.app").warning("page error", exc_info=exc)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
 
 
 @solara.component
-def WorldFigures(room: Classroom, version: int, large: bool):
-    """The class's world in four figures, drawn in one worker thread after each day: the day counter
-    and the feed answer a click at once and the figures follow (the last ones stay up meanwhile).
-    A newer day cancels a drawing still under way, so Play never queues up stale work."""
-    images = solara.use_reactive({})
+def Plot(make, room, drawn: int, large: bool):
+    """One live figure, drawn by plotly.js in the browser; rebuilt only when `drawn` or `large`
+    changes. `make.__name__` becomes its CSS class (the tests find it so)."""
+    try:
+        fig = solara.use_memo(lambda: make(room, large), [drawn, large])  # noqa: SH106
+    except Exception as exc:  # noqa: BLE001 - a figure that fails says so in one line; the page lives
+        solara.Error(f"{make.__name__}: {_one_line(exc)}", classes=["page-error"])
+        return
+    with solara.Column(classes=["figure", make.__name__], gap="0px"):
+        solara.FigurePlotly(fig, dependencies=[drawn, large])
 
-    def draw(cancel):
-        with room.lock:  # a consistent world: not half-way through a step
-            made = [(make.__name__, make(room, large)) for make in WORLD_FIGURES]
-        out = {}
-        for name, fig in made:
-            if cancel.is_set():
-                return
-            out[name] = figs.svg(fig)
-        images.set(out)
 
-    solara.use_thread(draw, dependencies=[version, large], intrusive_cancel=False)
-    names = [make.__name__ for make in WORLD_FIGURES]
-    for row in (names[:2], names[2:]):
+@solara.component
+def WorldFigures(room: Classroom, drawn: int, large: bool):
+    """The class's world in five figures, drawn in each tab's own browser (no drawing lock shared
+    between tabs): `drawn` moves every day, or every N days while playing."""
+    makes = live.WORLD_FIGURES
+    for row in (makes[:2], makes[2:4]):
         with solara.Columns([1, 1]):
-            for name in row:
-                SVG(images.value.get(name, ""), name)
-
-
-@solara.component
-def SVG(image: str, name: str):
-    """An inline SVG figure, scaled to its column; `name` becomes its CSS class (tests find it so)."""
-    solara.HTML(tag="div", unsafe_innerHTML=image, classes=["figure", name], style={"max-width": "100%"})
+            for make in row:
+                Plot(make, room, drawn, large)
+    Plot(makes[4], room, drawn, large)
 
 
 @solara.component
@@ -101,8 +109,20 @@ def Decision(room: Classroom, version: int, on_decided):
     fit = solara.use_reactive(0.6)
     conditions = solara.use_reactive(0.3)
     size = solara.use_reactive(0.5)
+    error = solara.use_reactive("")
     seat = room.seat
+    assert seat is not None
     donor = room.model.donor(seat)
+
+    def offer():
+        try:
+            made = Offer(channel.value, fit.value, conditions.value, size.value)
+        except ValueError as exc:
+            error.set(_one_line(exc))
+            return
+        error.set("")
+        on_decided(made)
+
     with solara.Card(f"Your decision as {SEATS[seat]}: day {room.day + 1}", classes=["decision-card"], style={"border": "3px solid #D55E00"}):
         if bool(donor.requested[0]):
             solara.Warning(f"Pyongyang has asked {SEATS[seat]} for help.")
@@ -110,15 +130,17 @@ def Decision(room: Classroom, version: int, on_decided):
         solara.Select(
             "Channel",
             values=list(CHANNELS.values()),
-            value=CHANNELS[channel.value],
-            on_value=lambda t: channel.set(next(k for k, v in CHANNELS.items() if v == t)),
+            value=CHANNELS.get(channel.value, CHANNELS["red_cross"]),
+            on_value=lambda t: channel.set(next((k for k, v in CHANNELS.items() if v == t), "red_cross")),
         )
-        solara.SliderFloat("Content fit (1 = exactly what Pyongyang asked for)", value=fit, min=0, max=1, step=0.1)
-        solara.SliderFloat("Conditions (0 = none, 1 = monitors and staff on the ground)", value=conditions, min=0, max=1, step=0.1)
-        solara.SliderFloat("Size (share of the visible damage)", value=size, min=0.1, max=2, step=0.1)
+        solara.SliderFloat(f"Content fit: {fit.value:.1f} (1 = exactly what Pyongyang asked for)", value=fit, min=0, max=1, step=0.1)
+        solara.SliderFloat(f"Conditions: {conditions.value:.1f} (0 = none, 1 = monitors and staff on the ground)", value=conditions, min=0, max=1, step=0.1)
+        solara.SliderFloat(f"Size: {size.value:.1f} (share of the visible damage)", value=size, min=0.1, max=2, step=0.1)
         with solara.Row():
-            solara.Button("Offer aid", color="primary", on_click=lambda: on_decided(Offer(channel.value, fit.value, conditions.value, size.value)))
+            solara.Button("Offer aid", color="primary", on_click=offer)
             solara.Button("Wait a day", on_click=lambda: on_decided(None))
+        if error.value:
+            solara.Error(error.value, classes=["page-error"])
 
 
 @solara.component
@@ -126,91 +148,110 @@ def Debrief(room: Classroom, version: int, large: bool):
     """After a role-play: the student's outcome against the model donor's, here and over many worlds."""
     comparison = solara.use_memo(lambda: compare(room), [version])
     mine, model = comparison.student, comparison.modelled
-    describe = lambda o: "did not offer" if o["offer_day"] is None else f"offered on day {o['offer_day']}: {figs.RESPONSE_LABELS[o['response']]}"  # noqa: E731
+    describe = lambda o: "did not offer" if o["offer_day"] is None else f"offered on day {o['offer_day']}: {RESPONSE_LABELS[o['response']]}"  # noqa: E731
+    seat = SEATS[room.seat or ""]
     with solara.Card("Role-play result", classes=["roleplay-result"]), solara.Columns([1, 1]):
         with solara.Column():
-            solara.HTML(tag="p", unsafe_innerHTML=f"In this world, <b>you ({SEATS[room.seat]})</b> {describe(mine)}.", classes=["roleplay-student"])
-            solara.HTML(
-                tag="p",
-                unsafe_innerHTML=f"<b>The model's {SEATS[room.seat]}</b>, same world, same settings, {describe(model)}.",
-                classes=["roleplay-model"],
-            )
+            solara.HTML(tag="p", unsafe_innerHTML=f"In this world, <b>you ({seat})</b> {describe(mine)}.", classes=["roleplay-student"])
+            solara.HTML(tag="p", unsafe_innerHTML=f"<b>The model's {seat}</b>, same world, same settings, {describe(model)}.", classes=["roleplay-model"])
             solara.Text(
                 f"The bars replay your decision, and let the model decide, in {comparison.worlds:,} worlds with these settings: was it the decision or luck?"
             )
-        SVG(figs.svg(figs.comparison_figure(comparison, large)), "comparison_figure")
+        with solara.Column(classes=["figure", "comparison_figure"]):
+            solara.FigurePlotly(live.comparison_figure(comparison, large), dependencies=[version, large])
 
 
 @solara.component
-def ThisWorld(room: Classroom, version: int, large: bool, bump):
-    """The class's world: the seat's decision card when one is due, the role-play result at the
-    end, the four live figures and the dispatch."""
+def ThisWorld(room: Classroom, version: int, drawn: int, large: bool, decide):
+    """The class's world: its title, the seat's decision card when one is due, the role-play result
+    at the end, the five live figures and the dispatch."""
+    solara.HTML(tag="h2", unsafe_innerHTML=html.escape(room.title), classes=["world-title"])
+    if room.knobs != room.model_knobs:
+        solara.Info("The sliders have moved since this world began: press Reset to run them here (Many worlds uses them already).")
     if room.awaiting_decision:
-
-        def decided(offer: Offer | None):
-            room.step(offer, decided=True)
-            bump()
-
-        Decision(room, version, decided)
+        Decision(room, version, decide)
     if room.done and room.seat:
         Debrief(room, version, large)
     with solara.Columns([2, 1]):
         with solara.Column():
-            WorldFigures(room, version, large)
+            WorldFigures(room, drawn, large)
         Feed(room, version)
 
 
 @solara.component
 def ManyWorlds(room: Classroom, settings: tuple, large: bool):
     """Each donor's outcome over 1,000 worlds for the current sliders, and a heatmap over two knobs."""
-    shares, seconds = solara.use_memo(lambda: outcome_shares(room.preset, room.knobs, room.seed), [settings])
     knob_labels = {k.label: k.key for k in KNOBS}
-    who = {"any donor": None} | {figs.SHORT[d]: d for d in DONORS}
+    who = {"any donor": None} | {live.SHORT[d]: d for d in DONORS}
     x = solara.use_reactive(KNOBS[0].label)
     y = solara.use_reactive(KNOBS[3].label)
     donor = solara.use_reactive("Seoul")
-    result = solara.use_reactive(None)
+    result = solara.use_reactive(cast(Heatmap | None, None))
     error = solara.use_reactive("")
+
+    def shares_now():
+        try:
+            return outcome_shares(room.preset, room.knobs, room.seed), ""
+        except Exception as exc:  # noqa: BLE001 - one line on the page, never a traceback
+            return None, _one_line(exc)
+
+    computed, failed = solara.use_memo(shares_now, [settings])
 
     def compute():
         try:
+            if x.value not in knob_labels or y.value not in knob_labels or donor.value not in who:
+                raise ValueError("heatmap: choose the knobs and the donor from the lists")
             result.set(heatmap(room.preset, room.knobs, room.seed, knob_labels[x.value], knob_labels[y.value], who[donor.value]))
             error.set("")
-        except ValueError as exc:
-            error.set(str(exc))
+        except Exception as exc:  # noqa: BLE001
+            error.set(_one_line(exc))
 
     with solara.Columns([3, 2]):
         with solara.Card("Many worlds: same settings, 1,000 replicate worlds"):
-            SVG(figs.svg(figs.shares_figure(shares, WORLDS, large)), "shares_figure")
-            solara.Text(f"Computed on this page in {seconds:.2f} s for the current sliders and seed.", classes=["many-worlds-time"])
+            solara.Text(world_title(room.preset, room.knobs), classes=["many-worlds-title"])
+            if computed is None:
+                solara.Error(failed, classes=["page-error"])
+            else:
+                shares, seconds = computed
+                with solara.Column(classes=["figure", "shares_figure"]):
+                    solara.FigurePlotly(live.shares_figure(shares, WORLDS, large), dependencies=[settings, large])
+                solara.Text(f"Computed on this page in {seconds:.2f} s for the current sliders and seed.", classes=["many-worlds-time"])
         with solara.Card("Where would it go differently? (heatmap)"):
             solara.Select("Across (x)", values=list(knob_labels), value=x)
             solara.Select("Up (y)", values=list(knob_labels), value=y)
             solara.Select("Whose aid accepted", values=list(who), value=donor)
             solara.Button("Compute heatmap", color="primary", on_click=compute)
             if error.value:
-                solara.Error(error.value)
+                solara.Error(error.value, classes=["page-error"])
             if result.value is not None:
                 h = result.value
-                SVG(figs.svg(figs.heatmap_figure(h, large)), "heatmap_figure")
+                with solara.Column(classes=["figure", "heatmap_figure"]):
+                    solara.FigurePlotly(live.heatmap_figure(h, large), dependencies=[h, large])
                 solara.Text(f"{len(h.xs) * len(h.ys)} cells x {h.worlds} worlds in {h.seconds:.1f} s; other settings as on the sliders.")
 
 
 @solara.component
-def Controls(room: Classroom, version: int, settings: tuple, bump, touch, playing, seed_text, seat_name):
-    """The sidebar: preset and briefing, Step/Play/Reset, the sliders, the seed, the seat."""
+def Controls(room: Classroom, version: int, settings: tuple, act, touch, playing, seed_text, seat_name, speed, every, error):
+    """The sidebar: preset and briefing, Step/Play/Reset, play speed, the sliders, the seed, the seat."""
     titles = solara.use_memo(_titles, [])
     by_title = {t: p for p, t in titles.items()}
     seed_error = solara.use_reactive("")
+    knob_error = solara.use_reactive("")
 
     def choose_preset(title: str):
         playing.set(False)
-        room.choose_preset(by_title[title])
-        bump()
+        act(lambda: room.choose_preset(by_title.get(title, title)))
 
     def set_knob(key: str, value: float):
-        room.knobs = {**room.knobs, key: float(value)}
+        try:
+            room.set_knob(key, value)
+            knob_error.set("")
+        except ValueError as exc:
+            knob_error.set(_one_line(exc))
         touch()
+
+    def set_index(key: str, choices: list[float], i: int):
+        set_knob(key, choices[min(max(int(i), 0), len(choices) - 1)])
 
     def reset():
         playing.set(False)
@@ -218,28 +259,26 @@ def Controls(room: Classroom, version: int, settings: tuple, bump, touch, playin
             room.seed = parse_seed(seed_text.value)
             seed_error.set("")
         except ValueError as exc:
-            seed_error.set(str(exc))
+            seed_error.set(_one_line(exc))
             return
         room.seat = next((d for d, n in SEATS.items() if n == seat_name.value), None)
-        room.reset()
-        bump()
-
-    def step():
-        room.step()
-        bump()
+        act(room.reset)
 
     def to_end():  # stops early where a seated student must decide
-        while room.step():
-            pass
-        bump()
+        def run():
+            while room.step():
+                pass
+
+        act(run)
 
     with solara.Card("Scenario"):
-        solara.Select("Preset", values=list(by_title), value=titles[room.preset], on_value=choose_preset)
+        solara.Select("Preset", values=list(by_title), value=titles.get(room.preset, room.preset), on_value=choose_preset)
+        solara.Button("Restore the preset's settings", on_click=lambda: choose_preset(titles[room.preset]), text=True, classes=["restore-preset"])
         solara.Text(room.params.scenario.briefing, classes=["briefing"])
     with solara.Card("Controls"):
         solara.Text(f"Day {room.day} of {room.params.horizon_days}", classes=["day-counter"])
         with solara.Row():
-            solara.Button("Step", on_click=step, color="primary", disabled=playing.value or room.done or room.awaiting_decision)
+            solara.Button("Step", on_click=lambda: act(room.step), color="primary", disabled=playing.value or room.done or room.awaiting_decision)
             solara.Button(
                 "Pause" if playing.value else "Play",
                 on_click=lambda: playing.set(not playing.value),
@@ -248,8 +287,12 @@ def Controls(room: Classroom, version: int, settings: tuple, bump, touch, playin
             )
             solara.Button("Reset", on_click=reset, color="primary")
         solara.Button("Run to the end", on_click=to_end, text=True, disabled=playing.value or room.done or room.awaiting_decision)
+        solara.Select("Play speed", values=list(SPEEDS), value=speed)
+        solara.Select("Redraw the figures while playing", values=list(EVERY), value=every)
+        if error.value:
+            solara.Error(error.value, classes=["page-error"])
         if room.awaiting_decision:
-            solara.Info(f"Waiting for {SEATS[room.seat]}'s decision (see the decision card).")
+            solara.Info(f"Waiting for {SEATS[room.seat or '']}'s decision (see the decision card).")
     with solara.Card("Settings", subtitle="This world: on Reset. Many worlds: at once."):
         for knob in KNOBS:
             value = room.knobs[knob.key]
@@ -262,39 +305,68 @@ def Controls(room: Classroom, version: int, settings: tuple, bump, touch, playin
                     min=0,
                     max=len(choices) - 1,
                     thumb_label=False,
-                    on_value=lambda i, k=knob.key, c=choices: set_knob(k, c[i]),
+                    on_value=partial(set_index, knob.key, choices),
                 )
             else:
-                solara.SliderFloat(
-                    label, value=value, min=knob.lo, max=knob.hi, step=knob.step, thumb_label=False, on_value=lambda v, k=knob.key: set_knob(k, v)
-                )
+                solara.SliderFloat(label, value=value, min=knob.lo, max=knob.hi, step=knob.step, thumb_label=False, on_value=partial(set_knob, knob.key))
+        if knob_error.value:
+            solara.Error(knob_error.value, classes=["page-error"])
         solara.InputText("Seed (which world)", value=seed_text, error=seed_error.value or False)
+        if seed_error.value:
+            solara.Text(seed_error.value, classes=["seed-error"], style={"color": "#D55E00"})
     with solara.Card("Role-play"):
         solara.Select("Student's seat (applies on Reset)", values=["nobody", *SEATS.values()], value=seat_name)
+
+
+SPEEDS = {"slow (1.5 s a day)": 1.5, "normal (0.6 s a day)": 0.6, "fast (0.2 s a day)": 0.2, "fastest": 0.02}
+EVERY = {"every day": 1, "every 5 days": 5, "every 10 days": 10}
 
 
 @solara.component
 def Page():
     """The page of one browser tab."""
     # One Classroom per browser tab: tabs never share a world. It changes in place, and a component
-    # re-renders only when its arguments change, so components get `version` (the world moved)
-    # and `settings` (a slider moved) as arguments.
+    # re-renders only when its arguments change, so components get `version` (the world moved),
+    # `drawn` (the figures should follow) and `settings` (a slider moved) as arguments.
     room = solara.use_memo(Classroom, [])
     version = solara.use_reactive(0)
+    drawn = solara.use_reactive(0)
     playing = solara.use_reactive(False)
     large = solara.use_reactive(False)
     seed_text = solara.use_reactive(str(room.seed))
     seat_name = solara.use_reactive("nobody")
+    speed = solara.use_reactive("normal (0.6 s a day)")
+    every = solara.use_reactive("every 5 days")  # a plotly update costs ~0.3 s of server time per figure
+    error = solara.use_reactive("")
     touched = solara.use_reactive(0)  # settings moved (sliders): many worlds recompute, this world waits for Reset
 
-    def bump():
+    def bump(force_draw: bool = True):
         version.set(version.value + 1)
+        if force_draw or room.done or room.day % EVERY.get(every.value, 1) == 0:
+            drawn.set(drawn.value + 1)
+
+    def act(fn) -> None:
+        """Run a click's work; a failure is one line under the controls and the page lives on."""
+        try:
+            fn()
+            error.set("")
+        except Exception as exc:  # noqa: BLE001
+            playing.set(False)
+            error.set(_one_line(exc))
+        bump()
+
+    def decide(offer: Offer | None) -> None:
+        act(lambda: room.step(offer, decided=True))
 
     def play_loop():
-        while playing.value and room.step():
-            bump()
-            time.sleep(PLAY_SECONDS)
+        try:
+            while playing.value and room.step():
+                bump(force_draw=False)
+                time.sleep(SPEEDS.get(speed.value, PLAY_SECONDS))
+        except Exception as exc:  # noqa: BLE001
+            error.set(_one_line(exc))
         playing.set(False)
+        bump()
 
     solara.use_thread(play_loop, dependencies=[playing.value], intrusive_cancel=False)
     settings = (room.preset, tuple(sorted(room.knobs.items())), room.seed, touched.value)
@@ -304,17 +376,21 @@ def Page():
         solara.AppBarTitle("aidsim classroom: disaster aid and a closed state")
         solara.Switch(label="Large type", value=large)
     with solara.Sidebar():
-        Controls(room, version.value, settings, bump, lambda: touched.set(touched.value + 1), playing, seed_text, seat_name)
+        Controls(room, version.value, settings, act, lambda: touched.set(touched.value + 1), playing, seed_text, seat_name, speed, every, error)
     with solara.lab.Tabs(lazy=True):
         with solara.lab.Tab("This world"):
-            ThisWorld(room, version.value, large.value, bump)
+            ThisWorld(room, version.value, drawn.value, large.value, decide)
         with solara.lab.Tab("Many worlds"):
             ManyWorlds(room, settings, large.value)
         with solara.lab.Tab("Debrief"), solara.Card("Debrief export"):
-            solara.Text("One zip: the dispatch of this world (Markdown), its outcome table (CSV) and the figures (PNG).")
+            solara.Text(f"{room.title}: seed {room.seed}, day {room.day}.", classes=["debrief-title"])
+            solara.Text(
+                "One zip: the settings (settings.json), the dispatch (Markdown), the outcome per donor and the seat's offers "
+                "and answers (CSV), each donor's outcome over 1,000 worlds and the figures (PNG)."
+            )
             solara.FileDownload(
                 lambda: debrief_zip(
-                    room, outcome_shares(room.preset, room.knobs, room.seed)[0], compare(room) if room.seat and room.done else None, large.value
+                    room, outcome_shares(room.preset, room.model_knobs, room.seed)[0], compare(room) if room.seat and room.done else None, large.value
                 ),
                 filename=f"aidsim-debrief-{room.preset}-seed{room.seed}-day{room.day}.zip",
                 label="Download debrief (zip)",

@@ -10,6 +10,7 @@ many worlds is on the "Many worlds" tab.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field
 from functools import cache
@@ -21,7 +22,7 @@ from omegaconf import DictConfig
 from aidsim.model import flood
 from aidsim.model.config import compose, presets
 from aidsim.model.ladder import NO_DAY, NOT_OFFERED, PENDING, Response, open_rung
-from aidsim.model.model import AidModel
+from aidsim.model.model import AidModel, History
 from aidsim.model.params import Params
 from aidsim.report import narrative
 from aidsim.runs import tables
@@ -39,6 +40,7 @@ class Knob:
 
     key: str
     label: str
+    short: str  # the knob in a world's title: "Amnok 2024, severity 14x, tension 0.2"
     lo: float = 0.0
     hi: float = 1.0
     step: float = 0.05
@@ -48,14 +50,28 @@ class Knob:
         """The listed values with the preset's own value added, so a preset is never snapped away."""
         return sorted({*self.values, float(current)})
 
+    def check(self, value: object) -> float:
+        """The value as a float within the knob's range; ValueError with one line if not."""
+        try:
+            v = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValueError(f"{self.label}: {value!r} is not a number") from None
+        lo, hi = (min(self.values), max(self.values)) if self.values else (self.lo, self.hi)
+        if not (math.isfinite(v) and lo <= v <= hi):
+            raise ValueError(f"{self.label}: {v:g} is outside {lo:g} to {hi:g}")
+        return v
+
+    def describe(self, value: float) -> str:
+        return f"{self.short} {value:g}x" if self.key == "flood.severity" else f"{self.short} {value:g}"
+
 
 KNOBS: tuple[Knob, ...] = (
-    Knob("tension.inter_korean", "Inter-Korean tension"),
-    Knob("relations.russia", "Relations with Russia"),
-    Knob("relations.china", "Relations with China"),
-    Knob("flood.severity", "Flood severity (x 2024 damage)", values=(0.25, 0.5, 1, 2, 5, 10, 20, 50, 80, 160)),
-    Knob("dprk.capacity", "Domestic capacity (relief/day)", values=(0.01, 0.02, 0.045, 0.1, 0.2, 0.5, 1, 2)),
-    Knob("dprk.image_sensitivity", "Image sensitivity"),
+    Knob("tension.inter_korean", "Inter-Korean tension", "tension"),
+    Knob("relations.russia", "Relations with Russia", "Russia"),
+    Knob("relations.china", "Relations with China", "China"),
+    Knob("flood.severity", "Flood severity (x 2024 damage)", "severity", values=(0.25, 0.5, 1, 2, 5, 10, 20, 50, 80, 160)),
+    Knob("dprk.capacity", "Domestic capacity (relief/day)", "capacity", values=(0.01, 0.02, 0.045, 0.1, 0.2, 0.5, 1, 2)),
+    Knob("dprk.image_sensitivity", "Image sensitivity", "image sensitivity"),
 )
 KNOB = {k.key: k for k in KNOBS}
 
@@ -97,15 +113,40 @@ def preset_knobs(preset: str) -> dict[str, float]:
     return {k.key: float(knob(params, k.key)) for k in KNOBS}
 
 
-def parse_seed(text: str | int) -> int:
+MAX_SEED = 2**63 - 1
+"""The largest seed the model accepts (a signed 64-bit integer)."""
+
+
+def parse_seed(text: object) -> int:
     """The seed box's text as a seed (the box hands over a str); ValueError with one line if not."""
+    raw = str(text).strip()
+    shown = raw if len(raw) <= 24 else raw[:20] + "..."
+    if not raw.isdigit() or len(raw) > 19:  # also refuses "1e9", "0x10", "4.5", unicode digits turn into ValueError below
+        if raw.startswith("-") and raw[1:].isdigit():
+            raise ValueError(f"seed {shown}: must be 0 or more")
+        if raw.isdigit():
+            raise ValueError(f"seed {shown}: too large; use 0 to {MAX_SEED}")
+        raise ValueError(f"seed {shown!r}: not a whole number; use 0 or more, e.g. 2024")
     try:
-        seed = int(str(text).strip())
+        seed = int(raw)
     except ValueError:
-        raise ValueError(f"seed={text!r}: not a whole number; use 0 or more, e.g. 2024") from None
-    if seed < 0:
-        raise ValueError(f"seed={seed}: must be 0 or more")
+        raise ValueError(f"seed {shown!r}: not a whole number; use 0 or more, e.g. 2024") from None
+    if seed > MAX_SEED:
+        raise ValueError(f"seed {shown}: too large; use 0 to {MAX_SEED}")
     return seed
+
+
+def short_title(preset: str) -> str:
+    """A preset's title without its subtitle in brackets: the head of a world's title."""
+    title = settings_params(preset, {}, 0).scenario.title or preset
+    return title.split(" (")[0]
+
+
+def world_title(preset: str, knobs: dict[str, float]) -> str:
+    """The preset's title and every setting that differs from it: "Amnok 2024, severity 14x, tension 0.2"."""
+    base = preset_knobs(preset)
+    changed = [KNOB[k].describe(v) for k, v in knobs.items() if k in KNOB and not math.isclose(v, base[k], rel_tol=1e-9, abs_tol=1e-12)]
+    return ", ".join([short_title(preset), *changed])
 
 
 @dataclass(frozen=True)
@@ -116,6 +157,15 @@ class Offer:
     content_fit: float = 0.6  # 1 = exactly what Pyongyang asked for (rice, cement), 0 = what it did not want
     conditions: float = 0.3  # 0 = none; 1 = full monitoring and foreign staff on the ground
     size: float = 0.5  # share of the visible damage the package would cover
+
+    def __post_init__(self) -> None:
+        """One-line ValueError for an offer the card could not have made (hostile or stale input)."""
+        if self.channel not in CHANNELS:
+            raise ValueError(f"channel {self.channel!r}: choose one of {', '.join(CHANNELS)}")
+        for name, lo, hi in (("content_fit", 0.0, 1.0), ("conditions", 0.0, 1.0), ("size", 0.1, 2.0)):
+            v = getattr(self, name)
+            if not isinstance(v, int | float) or not math.isfinite(v) or not lo <= v <= hi:
+                raise ValueError(f"{name} {v!r}: use a number from {lo:g} to {hi:g}")
 
     def apply(self, model: AidModel, donor_id: str) -> None:
         model.donor(donor_id).offer_now(self.channel, self.content_fit, self.conditions, self.size)
@@ -131,6 +181,7 @@ class Classroom:
     seat: str | None = None
     model: AidModel = field(init=False)
     decisions: list[tuple[int, Offer | None]] = field(init=False, default_factory=list)
+    model_knobs: dict[str, float] = field(init=False, default_factory=dict)  # the sliders the world on screen was made with
     lock: threading.RLock = field(init=False, default_factory=threading.RLock, repr=False)
 
     def __post_init__(self) -> None:
@@ -142,17 +193,45 @@ class Classroom:
     def params(self) -> Params:
         return self.model.params
 
+    @property
+    def history(self) -> History:
+        """The recorded days of the world on screen (the classroom's model always records)."""
+        if self.model.history is None:
+            raise RuntimeError("the classroom's world keeps no history")
+        return self.model.history
+
+    @property
+    def title(self) -> str:
+        """The world on screen: its preset and every setting changed from it (the model's scenario
+        title, so the dispatch and the debrief carry it too)."""
+        return self.params.scenario.title or self.preset
+
+    def settings(self) -> dict[str, Any]:
+        """What made this world: preset, title, sliders, seed, seat (for the debrief)."""
+        return {"preset": self.preset, "title": self.title, "seed": self.seed, "seat": self.seat, "day": self.day, "knobs": dict(self.model_knobs)}
+
     def choose_preset(self, preset: str) -> None:
-        """Load a preset: its slider values, then a fresh world."""
+        """Load a preset: its slider values, then a fresh world (choosing the current one restores it)."""
+        if preset not in presets("scenario"):
+            raise ValueError(f"preset {preset!r}: unknown; choose one of {', '.join(presets('scenario'))}")
         self.preset = preset
         self.knobs = preset_knobs(preset)
         self.reset()
+
+    def set_knob(self, key: str, value: object) -> None:
+        """Move one slider (checked: a known knob, a number within its range)."""
+        if key not in KNOB:
+            raise ValueError(f"{key}: not a setting on this page")
+        self.knobs = {**self.knobs, key: KNOB[key].check(value)}
 
     def reset(self) -> None:
         """A fresh world with the current settings and seat (nothing else on the page is touched)."""
         with self.lock:
             params = settings_params(self.preset, self.knobs, self.seed)
+            title = world_title(self.preset, self.knobs)
+            params = params.model_copy(update={"scenario": params.scenario.model_copy(update={"title": title})})
             self.model = AidModel(params, replicates=[WORLD])
+            self.model_knobs = dict(self.knobs)
             if self.seat:
                 self.model.donor(self.seat).seat()
             self.decisions = []
@@ -169,7 +248,7 @@ class Classroom:
     @property
     def awaiting_decision(self) -> bool:
         """The seat must decide before the next day: it has not offered yet and the run goes on."""
-        return bool(self.seat) and not self.done and int(self.model.donor(self.seat).status[0]) == NOT_OFFERED
+        return self.seat is not None and not self.done and int(self.model.donor(self.seat).status[0]) == NOT_OFFERED
 
     def step(self, offer: Offer | None = None, decided: bool = False) -> bool:
         """Advance one day. A seated student's decision (`offer`, or None to wait) must be given with
@@ -177,7 +256,7 @@ class Classroom:
         with self.lock:
             if self.done or (self.awaiting_decision and not decided):
                 return False
-            if self.awaiting_decision:
+            if self.seat is not None and self.awaiting_decision:
                 self.decisions.append((self.day + 1, offer))
                 if offer is not None:
                     offer.apply(self.model, self.seat)
@@ -194,7 +273,7 @@ class Classroom:
         """This world's unmet-need pressure on each day so far (from the model's history)."""
         with self.lock:
             d = self.model.dprk
-            return flood.pressure(self.model.history.array("unmet")[:, 0], d.capacity[0], self.params.dprk.planning_days)
+            return flood.pressure(self.history.array("unmet")[:, 0], d.capacity[0], self.params.dprk.planning_days)
 
     def rungs(self) -> tuple[int, int]:
         """(the rung the need opens today, the deepest rung it has opened so far), 0 = self-reliance."""
@@ -225,6 +304,19 @@ class Classroom:
         """The documented per-(replicate, donor) table for this world (tables.responses)."""
         with self.lock:
             return tables.responses(self.model)
+
+    def decision_rows(self) -> list[dict[str, Any]]:
+        """The seated student's decisions, one row a day, with Pyongyang's answer to the offer so far."""
+        if not self.seat:
+            return []
+        answer = next(r["response"] for r in self.outcomes() if r["donor"] == self.seat)
+        rows = []
+        for day, offer in self.decisions:
+            row: dict[str, Any] = {"day": day, "seat": self.seat, "decision": "wait" if offer is None else "offer"}
+            if offer is not None:
+                row |= {"channel": offer.channel, "content_fit": offer.content_fit, "conditions": offer.conditions, "size": offer.size, "answer": answer}
+            rows.append(row)
+        return rows
 
     def dispatch_markdown(self) -> str:
         with self.lock:

@@ -8,6 +8,9 @@ import os
 import socket
 import sys
 
+NO_CDN = "http://127.0.0.1:9/"
+"""Where Solara's asset proxy fetches files missing from the cache: the discard port, closed."""
+
 
 def _address_problem(host: str, port: int) -> str | None:
     """Why the server could not listen on host:port, in one line; None if it can."""
@@ -47,7 +50,15 @@ def main(argv: list[str] | None = None) -> None:
         cache = assets.ensure()
     except ConfigError as exc:
         fail(str(exc))
-    env = {**os.environ, "SOLARA_ASSETS_PROXY_CACHE_DIR": str(cache), "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
+    # Solara's proxy answers /_solara/cdn/<file> from the cache and fetches a missing file from a
+    # public CDN: pointed at a closed local port instead, no request a client makes (a missing or
+    # made-up file name) can make this server reach the internet.
+    env = {
+        **os.environ,
+        "SOLARA_ASSETS_PROXY_CACHE_DIR": str(cache),
+        "SOLARA_ASSETS_CDN": NO_CDN,
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",
+    }
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     print(f"aidsim-app: open http://{shown}:{args.port}/ in a browser (Ctrl+C stops the server)", flush=True)
     if shown != args.host:
