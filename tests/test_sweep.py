@@ -3,6 +3,7 @@ the store resumes after an interruption to the same data, and bad designs get on
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
@@ -181,12 +182,23 @@ def test_load_errors_are_one_line(tmp_path):
         results.load(root, "cells")
 
 
-def test_memory_is_released_between_chunks(tmp_path):
-    """Workers write their own shards: the parent never holds more than one chunk's tables."""
-    cfg, root = study(tmp_path, "m", "sweep.workers=2")
-    out = run_study(cfg, root)
-    assert out["workers"] == 2 and len(results.Store(root).done()) == 6
-    shutil.rmtree(root)
+@pytest.mark.slow
+def test_parent_memory_does_not_grow_with_the_number_of_chunks(tmp_path):
+    """Shards go to disk chunk by chunk: the session's peak heap over 36 chunks is about that over
+    6 chunks of the same size (keeping the tables would make it ~6x)."""
+    import tracemalloc
+
+    def peak(name, replicates):
+        cfg, root = study(tmp_path, name, f"replicates={replicates}", "sweep.chunk_worlds=25", "sweep.workers=1")
+        tracemalloc.start()
+        run_study(cfg, root)
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert len(results.Store(root).done()) == 6 * replicates // 25
+        return top
+
+    few, many = peak("few", 25), peak("many", 150)
+    assert many < 2 * few, (few, many)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,3 +249,143 @@ def test_default_study_is_the_issue_grid():
     assert tension == [round(0.1 * i, 1) for i in range(11)]
     assert len(severity) == 11 and severity[0] == 0.3 and severity[-1] == 100.0 and designs.log_spaced(severity)
     np.testing.assert_allclose(severity, np.geomspace(0.3, 100, 11), rtol=5e-3)  # listed to 3 significant figures
+
+
+# ---------------------------------------------------------------------------------------------
+# Faults of the store: each is refused in one line or repaired, never mixed or silently dropped
+
+
+def test_a_second_session_on_the_same_store_is_refused(tmp_path):
+    cfg, root = study(tmp_path)
+    holder = results.Store(root)
+    with holder.lock(), pytest.raises(ConfigError, match=r"in use by another aidsim-sweep \(pid \d+"):
+        run_study(cfg, root)
+    assert run_study(cfg, root)["chunks_run"] == 6  # released: the next session runs
+
+
+def test_a_lock_left_by_a_killed_session_is_not_held(tmp_path):
+    import subprocess
+    import sys
+
+    root = tmp_path / "s"
+    code = f"from aidsim.runs.store import Store; import os\nwith Store({str(root)!r}).lock(): os.kill(os.getpid(), 9)"
+    subprocess.run([sys.executable, "-c", code], check=False)
+    assert (root / ".lock").is_file()
+    cfg, _ = study(tmp_path)
+    assert run_study(cfg, root)["chunks_run"] == 6
+
+
+def test_resume_with_other_model_code_is_refused_unless_forced(tmp_path, monkeypatch):
+    cfg, root = study(tmp_path)
+    run_study(cfg, root)
+    results.Store(root).shard("runs", 2).unlink()
+    monkeypatch.setattr(results, "model_code_hash", lambda: "0123456789abcdef")
+    with pytest.raises(ConfigError, match="model code changed .* pass --force"):
+        run_study(cfg, root)
+    out = run_study(study(tmp_path, "s", "sweep.force=true")[0], root)
+    assert out["chunks_run"] == 6
+    assert results.Store(root).manifest()["code"]["model_hash"] == "0123456789abcdef"
+
+
+@pytest.mark.parametrize("damage", ["truncate", "empty", "flip", "copy"])
+def test_damaged_shards_are_refused_on_load_and_redone_on_resume(tmp_path, damage):
+    cfg, root = study(tmp_path)
+    run_study(cfg, root)
+    reference = results.load(root, "runs")
+    st = results.Store(root)
+    shard = st.shard("runs", 3)
+    data = shard.read_bytes()
+    if damage == "truncate":
+        shard.write_bytes(data[: len(data) // 2])
+    elif damage == "empty":
+        shard.write_bytes(b"")
+    elif damage == "flip":
+        shard.write_bytes(data[:100] + bytes([data[100] ^ 1]) + data[101:])
+    else:
+        shutil.copy(st.shard("runs", 0), shard)
+    with pytest.warns(UserWarning, match="incomplete .*1 damaged"):
+        partial = results.load(root, "runs")
+    assert len(partial) == 500  # the damaged chunk is left out, not loaded
+    out = run_study(cfg, root)
+    assert out["chunks_run"] == 1 and st.manifest()["status"] == "complete"
+    pd.testing.assert_frame_equal(results.load(root, "runs"), reference)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda text: text[: len(text) // 2], "not readable JSON"),
+        (lambda text: "[]", "expected a JSON object"),
+        (lambda text: text.replace('"chunks": 6', '"chunks": "six"'), "chunks='six'"),
+        (lambda text: text.replace('"chunks": 6', '"chunks": 4'), "plans 4 chunks but the design makes 6"),
+    ],
+)
+def test_a_damaged_manifest_is_one_line(tmp_path, edit, message):
+    cfg, root = study(tmp_path)
+    run_study(cfg, root)
+    path = root / "manifest.json"
+    path.write_text(edit(path.read_text()))
+    with pytest.raises(ConfigError, match=message) as err:
+        run_study(cfg, root)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["..", ".", "", "../../etc", "a/b", "x\\y"])
+def test_study_names_are_plain(tmp_path, name):
+    cfg, _ = study(tmp_path)
+    cfg.sweep.study = name
+    with pytest.raises(ConfigError, match="sweep.study"):
+        run_study(cfg, tmp_path / "s")
+    assert not (tmp_path / "s").exists()  # a refused run leaves no folder
+
+
+def test_force_deletes_only_what_the_store_owns(tmp_path):
+    cfg, root = study(tmp_path)
+    run_study(cfg, root)
+    (root / "notes.txt").write_text("mine")
+    (root / "runs" / "my_analysis.csv").write_text("mine")
+    run_study(study(tmp_path, "s", "sweep.force=true")[0], root)
+    assert (root / "notes.txt").read_text() == "mine" and (root / "runs" / "my_analysis.csv").is_file()
+    # a folder that is not a store is refused, with or without --force
+    other = tmp_path / "home"
+    other.mkdir()
+    (other / "thesis.tex").write_text("mine")
+    for force in ("false", "true"):
+        with pytest.raises(ConfigError, match="not a sweep store"):
+            run_study(study(tmp_path, "home", f"sweep.force={force}")[0], other)
+    assert (other / "thesis.tex").is_file()
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("sweep.force=no", "sweep.force='no': allowed: true or false"),
+        ("sweep.force=maybe", "sweep.force='maybe'"),
+        ("sweep.workers=true", "sweep.workers=True"),
+        ("sweep.chunk_worlds=0", "sweep.chunk_worlds=0: allowed: a whole number"),
+        ("+sweep.grd=1", "sweep.grd: unknown key"),
+        ("replicates=true", "replicates=true: allowed: a whole number"),
+        ("tension.us_dprk=true", "tension.us_dprk=true: allowed: a number"),
+    ],
+)
+def test_sweep_settings_and_booleans_are_checked(tmp_path, override, message):
+    cfg, root = study(tmp_path, "s", override)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        run_study(cfg, root)
+
+
+def test_memory_is_estimated_before_allocating(tmp_path):
+    cfg, root = study(tmp_path, "s", "sweep.sample={method:lhs,n:1000000000,ranges:{flood.severity:[1,10]}}")
+    with pytest.raises(ConfigError, match=r"cells: needs about .* GB of memory"):
+        run_study(cfg, root)
+
+
+def test_files_get_the_users_umask(tmp_path):
+    cfg, root = study(tmp_path)
+    run_study(cfg, root)
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    for path in (root / "manifest.json", results.Store(root).shard("runs", 0)):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -59,7 +59,11 @@ def test_named_study_runs_resumes_and_draws(tmp_path, monkeypatch, capsys):
         ("sweep.grid={flood.severity:3}", "sweep.grid.flood.severity=3: allowed: a non-empty list"),
         ("sweep.sample={method:sobol,n:100,ranges:{flood.severity:[1,10]}}", "needs a power of 2 (e.g. 128)"),
         ("sweep.sample={method:grid,n:8,ranges:{flood.severity:[1,10]}}", "sweep.sample.method='grid': allowed: lhs, sobol"),
-        ("sweep.workers=0", "sweep.workers=0: allowed: a whole number >= 1 or null"),
+        ("sweep.workers=0", "sweep.workers=0: allowed: a whole number >= 1 and <= 4096 or null"),
+        ("sweep.force=no", "sweep.force='no': allowed: true or false"),
+        ("sweep.study=café", "must be quoted: 'sweep.study=\"café\"'"),
+        ("sweep.study=../../etc", "sweep.study: '../../etc' is not a plain name"),
+        ("tension.us_dprk=true", "tension.us_dprk=true: allowed: a number"),
         ("experiment=nope", "experiment=nope: unknown preset; available: "),
     ],
 )
@@ -74,6 +78,32 @@ def test_bad_input_from_the_console_script(tmp_path):
     assert out.returncode == 2 and out.stderr.startswith("aidsim-sweep: error: flood.severity=-1") and out.stderr.count("\n") == 1
 
 
+def psutil_children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (read from /proc: no psutil needed)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(stat.parent.name))
+    return out
+
+
+def test_two_sweeps_on_one_store_the_second_is_refused(tmp_path):
+    overrides = ("experiment=severity_line", "replicates=3000", "sweep.chunk_worlds=300", "sweep.workers=1", "sweep.dir=busy", "sweep.plots=false")
+    first = subprocess.Popen([str(BIN / "aidsim-sweep"), *overrides], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "busy" / "manifest.json").is_file() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = aidsim_sweep(*overrides, cwd=tmp_path)
+    first.communicate(timeout=300)
+    assert first.returncode == 0
+    assert second.returncode == 2 and "in use by another aidsim-sweep (pid" in second.stderr and second.stderr.count("\n") == 1
+    assert len(results.load(tmp_path / "busy", "runs")) == 21 * 3000  # no duplicates
+
+
 def _uninterrupted(tmp_path: Path, *overrides: str) -> Path:
     root = tmp_path / "reference"
     cfg = compose([*overrides, f"sweep.dir={root}", "sweep.plots=false"], config_name="sweep")
@@ -82,7 +112,7 @@ def _uninterrupted(tmp_path: Path, *overrides: str) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["ctrl-c", "sigterm", "kill-9"])
 def test_interrupted_sweep_resumes_to_the_same_data(tmp_path, how):
     overrides = ("experiment=tension_x_severity", "replicates=200", "sweep.chunk_worlds=1000", "sweep.workers=2")
     proc = subprocess.Popen(
@@ -94,11 +124,14 @@ def test_interrupted_sweep_resumes_to_the_same_data(tmp_path, how):
         time.sleep(0.05)
     proc.send_signal(how)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode != 0
-    if how == signal.SIGINT:
-        assert "interrupted; finished chunks are kept" in err and "Traceback" not in err
+    assert proc.returncode == {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGKILL: -9}[how]
+    if how != signal.SIGKILL:  # one line, no worker tracebacks (BrokenPipeError)
+        assert "finished chunks are kept" in err and err.count("\n") == 1, err
     st = results.Store(tmp_path / "cut")
-    assert st.manifest()["status"] == "running" and 3 <= len(st.done()) < st.manifest()["chunks"]
+    assert st.manifest()["status"] == ("running" if how == signal.SIGKILL else "interrupted")
+    assert len(st.done()) < st.manifest()["chunks"]
+    time.sleep(0.5)
+    assert not psutil_children(proc.pid), "pool workers outlived their parent"
     resumed = aidsim_sweep(*overrides, "sweep.dir=cut", "sweep.plots=false", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert st.manifest()["status"] == "complete"

@@ -1,5 +1,6 @@
-"""Every console script runs through `guarded`: config, validation and Hydra errors end as one line
-(exit code 2); tracebacks only with `AIDSIM_DEBUG=1`."""
+"""Every console script runs through `guarded`: config, validation, Hydra and file-system errors end
+as one line (exit code 2); tracebacks only with `AIDSIM_DEBUG=1`. This is the one place that
+parses Hydra's error messages."""
 
 from __future__ import annotations
 
@@ -12,10 +13,34 @@ from typing import Any
 from aidsim.model.errors import EXIT_BAD_INPUT, ConfigError, unknown_key
 
 
+def _os_line(exc: OSError) -> str:
+    """One line for a file-system error: which path, what went wrong."""
+    where = exc.filename if exc.filename is not None else "output"
+    what = exc.strerror or type(exc).__name__
+    return f"{where}: cannot write or read ({what}); choose another folder (e.g. hydra.run.dir=... or sweep.dir=...)"
+
+
+def _non_ascii_override(text: str) -> str | None:
+    m = re.search(r"([\w.+~]+)=(\S*[^\x00-\x7f]\S*)", text)
+    if m is None:
+        return None
+    key, value = m.group(1).lstrip("+~"), m.group(2).rstrip(";")
+    return f"{key}={value}: text with non-ASCII letters must be quoted: '{key}=\"{value}\"'"
+
+
 def _hydra_line(exc: Exception) -> str | None:
     """One line for Hydra's own composition and override-parsing errors, or None if not one."""
     from hydra.errors import HydraException, MissingConfigException
     from omegaconf.errors import OmegaConfBaseException
+
+    text = str(exc)
+    if "LexerNoViableAlt" in text or "token recognition error" in text:
+        hint = _non_ascii_override(text)
+        if hint:
+            return hint
+    yaml_error = _yaml_cause(exc)
+    if yaml_error:
+        return yaml_error
 
     if isinstance(exc, MissingConfigException):
         group = (exc.missing_cfg_file or "").split("/")[0]
@@ -36,6 +61,18 @@ def _hydra_line(exc: Exception) -> str | None:
             if first not in lines:
                 lines.append(first)
         return "; ".join(lines)
+    return None
+
+
+def _yaml_cause(exc: BaseException) -> str | None:
+    """A broken YAML file in a config folder (`--config-path`/`--config-dir`): file, line, problem."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        mark = getattr(seen, "problem_mark", None)
+        if mark is not None:
+            problem = getattr(seen, "problem", None) or str(seen).splitlines()[0]
+            return f"{mark.name}: not valid YAML at line {mark.line + 1}, column {mark.column + 1} ({problem})"
+        seen = seen.__cause__ or seen.__context__
     return None
 
 
@@ -70,6 +107,11 @@ def guarded(main: Callable[[], Any], prog: str) -> Callable[[], None]:
             if debug:
                 raise
             print(f"{prog}: error: {exc}", file=sys.stderr)
+            sys.exit(EXIT_BAD_INPUT)
+        except OSError as exc:
+            if debug:
+                raise
+            print(f"{prog}: error: {_hydra_line(exc) or _os_line(exc)}", file=sys.stderr)
             sys.exit(EXIT_BAD_INPUT)
         except Exception as exc:
             line = _hydra_line(exc)

@@ -1,12 +1,16 @@
-"""Console scripts. Each is a Hydra app over the same config tree, so any override works:
-`aidsim scenario=floods_2007 flood.severity=40 replicates=5000`.
+"""`aidsim`: one scenario over many replicate worlds. A Hydra app over the config tree, so any
+override works: `aidsim scenario=floods_2007 flood.severity=40 replicates=5000`.
+
+Start-up is kept short: the config is validated (pydantic only) before Mesa, pandas and
+matplotlib are imported, so a bad key is reported in a fraction of a second.
 """
 
 from __future__ import annotations
 
-import logging
+import shutil
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -14,21 +18,48 @@ from omegaconf import DictConfig, OmegaConf
 
 from aidsim.cli.guard import guarded
 from aidsim.model.config import conf_dir, to_params
-from aidsim.model.model import AidModel
+from aidsim.model.errors import ConfigError, bool_for_number
 from aidsim.model.params import Params
-from aidsim.report import figures, narrative
-from aidsim.runs import store, tables
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from aidsim.model.model import AidModel
 
 _CONF = str(conf_dir())
-log = logging.getLogger("aidsim")
+RESULT_FILES = ("responses.parquet", "runs.parquet", "summary.csv", "dispatch.md", "provenance.json")
 
 
 def output_dir() -> Path:
     return Path(HydraConfig.get().runtime.output_dir)
 
 
-def write_run(out: Path, params: Params, model: AidModel, cfg: DictConfig, seconds: float) -> tuple:
+def checked_params(cfg: DictConfig) -> Params:
+    """Validated Params plus the checks pydantic does not make: true/false where a number belongs,
+    the dispatch replicate in range, memory for the worlds asked for."""
+    from aidsim.runs import resources
+
+    data = OmegaConf.to_container(cfg, resolve=True)
+    wrong = bool_for_number(Params, data)
+    if wrong:
+        raise ConfigError(wrong)
+    params = to_params(cfg)
+    out = cfg.get("output") or {}
+    pick = out.get("dispatch_replicate", 0)
+    if isinstance(pick, bool) or not isinstance(pick, int) or not 0 <= pick < params.replicates:
+        raise ConfigError(f"output.dispatch_replicate={pick!r}: allowed: a whole number from 0 to replicates-1 ({params.replicates - 1})")
+    for flag in ("figures", "overwrite"):
+        if flag in out and not isinstance(out[flag], bool):
+            raise ConfigError(f"output.{flag}={out[flag]!r}: allowed: true or false")
+    resources.check_worlds(params.replicates, params.horizon_days)
+    return params
+
+
+def write_run(out: Path, params: Params, model: AidModel, cfg: DictConfig, seconds: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Write a scenario run's results folder; return (responses, runs) tables."""
+    from aidsim.report import narrative
+    from aidsim.runs import store, tables
+
     resp, runs = tables.responses(model), tables.runs(model)
     store.write_parquet(out / "responses.parquet", resp)
     store.write_parquet(out / "runs.parquet", runs)
@@ -37,34 +68,80 @@ def write_run(out: Path, params: Params, model: AidModel, cfg: DictConfig, secon
     store.write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     store.write_json(out / "provenance.json", store.provenance(params.seed, replicates=model.worlds, seconds=round(seconds, 3)))
     if cfg.output.figures:
+        from aidsim.report import figures
+
         figures.save(figures.timeline_figure(model), out / "timeline.png")
     return resp, runs
 
 
-def format_summary(resp, runs) -> str:
-    """The console report: per donor, offers, timing, responses, acceptance; then run-level lines."""
+def format_summary(resp: pd.DataFrame, runs: pd.DataFrame) -> str:
+    """The console report: per donor, offers, timing, responses, acceptance; then run-level lines.
+    A donor that never offered (short horizon, one world) shows '-' for its day."""
+    import pandas as pd
+
+    from aidsim.runs import tables
+
     s = tables.summary(resp)
-    pct = lambda x: f"{100 * x:5.1f}%"  # noqa: E731
+
+    def pct(x: Any) -> str:
+        return "-" if pd.isna(x) else f"{100 * x:5.1f}%"
+
     head = f"{'donor':<14}{'offered':>8}{'med.day':>8}" + "".join(f"{r:>12}" for r in tables.RESPONSES)
     lines = [head, "-" * len(head)]
     for donor, row in s.iterrows():
-        day = "-" if row["median_offer_day"] != row["median_offer_day"] else f"{row['median_offer_day']:.0f}"
+        day = "-" if pd.isna(row["median_offer_day"]) else f"{row['median_offer_day']:.0f}"
         lines.append(f"{donor:<14}{pct(row['offered']):>8}{day:>8}" + "".join(f"{pct(row[r]):>12}" for r in tables.RESPONSES))
+    share = runs["domestic_share"].median()
     lines.append(
         f"any aid accepted in {pct(runs['any_accepted'].mean()).strip()} of {len(runs)} worlds; "
-        f"median domestic share of relief {runs['domestic_share'].median():.2f}"
+        f"median domestic share of relief {'-' if pd.isna(share) else f'{share:.2f}'}"
     )
     return "\n".join(lines)
 
 
+def _refuse_reuse(out: Path, cfg: DictConfig) -> None:
+    if (cfg.get("output") or {}).get("overwrite"):
+        return
+    found = [n for n in RESULT_FILES if (out / n).exists()]
+    if found:
+        raise ConfigError(f"hydra.run.dir={str(out)!r}: already holds a run ({found[0]}); choose another folder or pass output.overwrite=true")
+
+
+def _clean_failed(out: Path, existed: set[str]) -> None:
+    """A failed run leaves no folder behind: remove what Hydra created (.hydra, the log) and the
+    folders that are then empty, up to the working directory."""
+    if existed:
+        return
+    for entry in out.iterdir() if out.is_dir() else []:
+        if entry.name == ".hydra" and entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        elif entry.suffix == ".log":
+            entry.unlink(missing_ok=True)
+    here, cwd = out, Path.cwd().resolve()
+    while here.resolve() != cwd and here.resolve() != here.resolve().parent:
+        try:
+            here.rmdir()
+        except OSError:
+            break
+        here = here.parent
+
+
 @hydra.main(config_path=_CONF, config_name="config", version_base="1.3")
 def _run(cfg: DictConfig) -> None:
-    params = to_params(cfg)
-    start = time.perf_counter()
-    model = AidModel(params).run()
-    seconds = time.perf_counter() - start
     out = output_dir()
-    resp, runs = write_run(out, params, model, cfg, seconds)
+    existed = {p.name for p in out.iterdir() if p.name != ".hydra" and p.suffix != ".log"} if out.is_dir() else set()
+    try:
+        _refuse_reuse(out, cfg)
+        params = checked_params(cfg)
+        from aidsim.model.model import AidModel
+
+        start = time.perf_counter()
+        model = AidModel(params).run()
+        seconds = time.perf_counter() - start
+        resp, runs = write_run(out, params, model, cfg, seconds)
+    except BaseException:
+        _clean_failed(out, existed)
+        raise
     print(f"{params.scenario.title or params.scenario.name}: {model.worlds} worlds x {params.horizon_days} days, seed {params.seed} ({seconds:.2f} s)")
     print(format_summary(resp, runs))
     print(f"results: {out}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,7 @@ from omegaconf import DictConfig
 
 from aidsim.cli.guard import guarded
 from aidsim.model.config import conf_dir, to_params
-from aidsim.model.params import _RUNTIME_KEYS
-from aidsim.runs.cells import knob
-from aidsim.runs.study import run_study
+from aidsim.runs.cells import RUNTIME_KEYS, knob
 
 
 def _job_labels(cfg: DictConfig) -> dict[str, Any]:
@@ -28,7 +27,7 @@ def _job_labels(cfg: DictConfig) -> dict[str, Any]:
     labels: dict[str, Any] = {}
     for o in OverridesParser.create().parse_overrides(list(hc.overrides.task)):
         key = o.key_or_group
-        if key.split(".")[0] in _RUNTIME_KEYS or key in ("launcher", "hydra") or o.is_delete():
+        if key.split(".")[0] in RUNTIME_KEYS or key in ("launcher", "hydra") or o.is_delete():
             continue
         labels[key] = choices[key] if key in choices else knob(params, key)  # a preset's name, or the typed knob
     return labels
@@ -42,6 +41,8 @@ def _figures(root: Path | str) -> list[Path]:
 
 @hydra.main(config_path=str(conf_dir()), config_name="sweep", version_base="1.3")
 def _sweep(cfg: DictConfig) -> None:
+    from aidsim.runs.study import run_study
+
     hc = HydraConfig.get()
     if hc.mode == RunMode.MULTIRUN:  # one job = its overrides' cell (x the study's grid, if any)
         labels = _job_labels(cfg)
@@ -72,12 +73,28 @@ class FiguresAtEnd(Callback):
 _FLAGS = {"--force": "sweep.force=true", "--no-progress": "sweep.progress=false"}
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # SIGTERM (kill, a scheduler's stop) ends the session like Ctrl-C
+
+
 def main() -> None:
     """`aidsim-sweep`: a Hydra app; `--force` and `--no-progress` are shorthands for
-    `sweep.force=true` and `sweep.progress=false`."""
+    `sweep.force=true` and `sweep.progress=false`. Ctrl-C and SIGTERM stop it in one line (exit
+    130 and 143), keeping finished chunks."""
     sys.argv = [_FLAGS.get(a, a) for a in sys.argv]
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    got: list[int] = []
+
+    def note_term(signum: int, frame: Any) -> None:
+        got.append(signum)
+        _terminate(signum, frame)
+
+    signal.signal(signal.SIGTERM, note_term)
     try:
         guarded(_sweep, "aidsim-sweep")()
     except KeyboardInterrupt:
-        print("aidsim-sweep: interrupted; finished chunks are kept: run the same command to resume", file=sys.stderr)
-        sys.exit(130)
+        how = "stopped (SIGTERM)" if got else "interrupted"
+        print(f"aidsim-sweep: {how}; finished chunks are kept: run the same command to resume", file=sys.stderr)
+        sys.exit(143 if got else 130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -45,7 +45,7 @@ def unknown_key(model: type[BaseModel], dotted: str) -> str:
     return f"{dotted}: unknown key" + (f"; allowed keys here: {', '.join(keys)}" if keys else "")
 
 
-def _allowed(model: type[BaseModel], loc: tuple[Any, ...], err: dict[str, Any]) -> str:
+def _allowed(model: type[BaseModel], loc: tuple[Any, ...], err: Any) -> str:
     if err["type"] in ("literal_error", "enum"):
         return "allowed: " + err.get("ctx", {}).get("expected", "")
     _, info = _field_at(model, loc)
@@ -54,10 +54,49 @@ def _allowed(model: type[BaseModel], loc: tuple[Any, ...], err: dict[str, Any]) 
         for name, op in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
             if getattr(m, name, None) is not None:
                 bounds.append(f"{op} {getattr(m, name)}")
-    kind = getattr(getattr(info, "annotation", None), "__name__", "")
-    kind = {"float": "a number", "int": "a whole number", "bool": "true or false", "str": "text"}.get(kind, kind)
-    allowed = " ".join(x for x in (kind, " and ".join(bounds)) if x)
-    return f"allowed: {allowed}" if allowed else err["msg"]
+    annotation = getattr(info, "annotation", None)
+    optional = typing.get_origin(annotation) in (types.UnionType, typing.Union) and type(None) in typing.get_args(annotation)
+    if optional:
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    kind = getattr(annotation, "__name__", "")
+    kind = {"float": "a number", "int": "a whole number", "bool": "true or false", "str": "text", "dict": "a mapping"}.get(kind, kind)
+    allowed = " ".join(x for x in (kind, " and ".join(bounds)) if x) + (" or null" if optional else "")
+    return f"allowed: {allowed}" if allowed.strip() else err["msg"]
+
+
+def _number_fields(model: Any) -> dict[str, Any]:
+    return getattr(model, "model_fields", {}) if isinstance(model, type) and issubclass(model, BaseModel) else {}
+
+
+def bool_for_number(model: type[BaseModel], data: Any, prefix: str = "") -> str | None:
+    """The one line for a true/false given where the schema wants a number (pydantic would read
+    `flood.severity=true` as 1.0 and `replicates=true` as 1), or None if there is none."""
+    if not isinstance(data, dict):
+        return None
+    fields = _number_fields(model)
+    for key, value in data.items():
+        info = fields.get(key)
+        if info is None:
+            continue
+        annotation = info.annotation
+        while typing.get_origin(annotation) in (types.UnionType, typing.Union):
+            annotation = next((a for a in typing.get_args(annotation) if a is not type(None)), None)
+        if isinstance(value, bool) and annotation in (int, float):
+            kind = "a whole number" if annotation is int else "a number"
+            return f"{prefix}{key}={str(value).lower()}: allowed: {kind} (true/false is not a number)"
+        if isinstance(value, dict):
+            nested = _number_fields(annotation)
+            if nested:
+                found = bool_for_number(annotation, value, f"{prefix}{key}.")
+                if found:
+                    return found
+            elif typing.get_origin(annotation) is dict and typing.get_args(annotation):
+                inner = typing.get_args(annotation)[-1]
+                for sub, item in value.items():
+                    found = bool_for_number(inner, item, f"{prefix}{key}.{sub}.")
+                    if found:
+                        return found
+    return None
 
 
 def describe(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> str:
@@ -67,7 +106,7 @@ def describe(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> 
     loc = tuple(err["loc"])
     key = prefix + ".".join(str(p) for p in loc) if loc else (prefix.rstrip(".") or "config")
     if err["type"] == "extra_forbidden":
-        msg = unknown_key(model, ".".join(str(p) for p in loc))
+        msg = prefix + unknown_key(model, ".".join(str(p) for p in loc))
     elif err["type"] == "missing":
         msg = f"{key}: missing; it must be set"
     elif err["type"] == "value_error":

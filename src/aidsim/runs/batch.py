@@ -8,7 +8,7 @@ Speed comes from batching: cells are packed into chunks of about `sweep.chunk_wo
 each chunk runs as ONE model whose differing knobs are per-world arrays (the rules broadcast;
 see `STACKABLE`). A world's results depend only on (seed, replicate, parameters), so the tables
 are the same whatever the chunking, the number of workers or the launcher. Each worker writes
-its chunk's shards itself, so memory stays flat however many runs a study has (results.py).
+its chunk's shards itself, so memory stays flat however many runs a study has (store.py).
 """
 
 from __future__ import annotations
@@ -62,23 +62,57 @@ def simulate(chunk: Chunk) -> tuple[pd.DataFrame, pd.DataFrame]:
     return runs, resp
 
 
-def run_and_store(task: tuple[str, Chunk]) -> tuple[int, int, float]:
-    """Worker: run a chunk and write its shards; return (chunk, worlds, seconds)."""
+def run_and_store(task: tuple[str, Chunk]) -> tuple[int, int, float, dict[str, Any]]:
+    """Worker: run a chunk and write its shards; return (chunk, worlds, seconds, shard records)."""
     root, chunk = task
     start = time.perf_counter()
     runs, resp = simulate(chunk)
-    Store(root).write_chunk(chunk.index, runs, resp)
-    return chunk.index, chunk.worlds, time.perf_counter() - start
+    record = Store(root).write_chunk(chunk.index, runs, resp)
+    return chunk.index, chunk.worlds, time.perf_counter() - start, record
 
 
-def _ignore_sigint() -> None:
-    # Ctrl-C goes to the parent, which stops the pool; workers must not print tracebacks.
+def _worker_init() -> None:
+    # Ctrl-C and SIGTERM go to the parent, which stops the pool: workers must not print tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this worker when the parent dies (even by kill -9), so no orphan
+    finishes its chunk or prints BrokenPipeError. Elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def default_workers() -> int:
     """All cores this process may use."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+START_METHOD = "forkserver"
+"""Pool start method. `fork` from a process with threads (Arrow's and tqdm's pools) is unsafe and
+warned about on Python 3.12+; `forkserver` forks workers from a clean single-threaded server that
+has already imported the model (`set_forkserver_preload`), so they start about as fast."""
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    if START_METHOD in methods:
+        ctx = multiprocessing.get_context(START_METHOD)
+        if START_METHOD == "forkserver":
+            ctx.set_forkserver_preload(["aidsim.runs.batch"])
+        return ctx
+    return multiprocessing.get_context("spawn")
 
 
 def execute(tasks: Sequence[Any], fn: Any, workers: int) -> Iterable[Any]:
@@ -88,10 +122,7 @@ def execute(tasks: Sequence[Any], fn: Any, workers: int) -> Iterable[Any]:
         for t in tasks:
             yield fn(t)
         return
-    # fork: workers start in milliseconds with the model already imported (spawn re-imports it in
-    # each worker, ~1 s); NumPy's and Arrow's thread pools are re-created after fork.
-    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    pool = ctx.Pool(workers, initializer=_ignore_sigint)
+    pool = _context().Pool(workers, initializer=_worker_init)
     try:
         yield from pool.imap_unordered(fn, tasks)
         pool.close()

@@ -2,31 +2,33 @@
 
 Layout of `results/sweeps/<study>/` (docs/scaling.md):
 
-    manifest.json            what produced it: resolved config, design, seeds, versions, git
-                             commit, chunk plan, status and timings of every session
+    manifest.json            what produced it: resolved config, design, seeds, code identity, chunk
+                             plan, status, every session, and each shard's row count and checksum
     config.yaml              the resolved config
     cells.parquet            one row per cell: `cell` and the swept knobs
     runs/chunk-NNNNNN.parquet       the `runs` schema with `cell` + knob columns in front
     responses/chunk-NNNNNN.parquet  the `responses` schema, likewise
     figures/                 aidsim-plot's output
     jobs/<name>/             (Hydra -m only) one such store per job
+    .lock                    held (flock) by the session writing here; the kernel frees it on exit
 
-Every file is written atomically. A chunk is complete when its `runs` shard exists: the
-`responses` shard is written first, so a kill between the two leaves an orphan that the next
-session removes before redoing the chunk. Shards are plain Parquet with one schema per table, so
-`pandas.read_parquet(".../runs")`, `pyarrow.dataset` and DuckDB's
-`read_parquet('.../runs/*.parquet')` read a single store directly; `load` also joins Hydra -m jobs.
-
-Writing is atomic (temp + rename): an interrupted run leaves the old file, the new one, or
-nothing, never a half-written file. Every results folder carries provenance (`provenance`).
+A chunk is complete when the manifest records both its shards (row count + SHA-256) and the
+files on disk match that record. Workers write the shards (atomically: temp file + rename) and
+hand their checksums to the session, which records them; a chunk killed between the two, or a
+shard truncated, emptied, flipped or copied over later, fails the check and is redone on the next
+run (and refused by `load`). Shards are plain Parquet with one schema per table, so
+`pandas.read_parquet(".../runs")`, `pyarrow.dataset` and DuckDB read a single store directly.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import platform
-import shutil
+import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -35,11 +37,12 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from aidsim.model.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PACKAGES = (
     "aidsim",
@@ -55,16 +58,29 @@ PACKAGES = (
     "SALib",
     "ema-workbench",  # optional (the `analysis` extra): None where not installed
 )
+RESULT_PACKAGES = ("numpy", "mesa", "pydantic")
+"""Packages whose version can change a model's numbers: a resume across one of them is refused."""
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call `write(tmp)` for a temporary file beside `path`, then rename it onto `path`."""
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_MODE = 0o666 & ~_umask()
+
+
+def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
+    """Call `write(tmp)` for a temporary file beside `path`, then rename it onto `path`. The file
+    gets the user's umask (mkstemp alone would leave it 0600)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, _MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -84,27 +100,73 @@ def write_parquet(path: Path, df: pd.DataFrame) -> Path:
     return atomic_write(path, lambda p: df.to_parquet(p, index=False))
 
 
-def git_commit() -> str:
-    """The commit of the aidsim checkout, with '-dirty' if it has local changes; 'unknown' outside git."""
+def _git(*args: str) -> str | None:
     here = Path(__file__).resolve().parent
     try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10)
-        if rev.returncode != 0:
-            return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here, capture_output=True, text=True, timeout=10)
-        return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+        out = subprocess.run(["git", *args], cwd=here, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout if out.returncode == 0 else None
+
+
+def git_commit() -> str:
+    """The commit of the aidsim checkout, with '-dirty' if it has local changes; 'unknown' outside git."""
+    rev = _git("rev-parse", "HEAD")
+    if rev is None:
         return "unknown"
+    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    return rev.strip() + ("-dirty" if dirty and dirty.strip() else "")
 
 
-def provenance(seed: int | None = None, **extra: Any) -> dict[str, Any]:
-    """What produced a results folder: seed, versions, commit, machine, command, time."""
-    versions = {}
-    for name in PACKAGES:
+def _versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for name in names:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
+    return versions
+
+
+def model_code_hash() -> str:
+    """SHA-256 (16 hex) of the source that decides a world's numbers: `aidsim.model` and the
+    engine's cells/batch/tables modules. Independent of git, docs and the other tools."""
+    pkg = Path(__file__).resolve().parents[1]
+    files = sorted((pkg / "model").glob("*.py")) + [pkg / "runs" / f"{m}.py" for m in ("cells", "batch", "tables")]
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.relative_to(pkg).as_posix().encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def code_identity() -> dict[str, Any]:
+    """Which code a session runs: model hash (what a resume must match), the git commit and a
+    hash of the uncommitted changes, versions of the packages that shape results, the command."""
+    diff = _git("diff", "HEAD")
+    return {
+        "model_hash": model_code_hash(),
+        "git_commit": git_commit(),
+        "dirty_hash": hashlib.sha256(diff.encode()).hexdigest()[:16] if diff else None,
+        "packages": _versions(RESULT_PACKAGES),
+        "argv": list(sys.argv),
+    }
+
+
+def code_change(old: dict[str, Any] | None, new: dict[str, Any]) -> str | None:
+    """What differs between two code identities in a way that can change results, or None."""
+    if not old:
+        return "the study records no code identity (written by an older aidsim)"
+    if old.get("model_hash") != new["model_hash"]:
+        return f"the model code changed (model hash {old.get('model_hash')} at {old.get('git_commit')}, now {new['model_hash']})"
+    for name, version in new["packages"].items():
+        if (old.get("packages") or {}).get(name) != version:
+            return f"{name} changed ({(old.get('packages') or {}).get(name)} -> {version})"
+    return None
+
+
+def provenance(seed: int | None = None, **extra: Any) -> dict[str, Any]:
+    """What produced a results folder: seed, versions, commit, machine, command, time."""
     return {
         "seed": seed,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -112,13 +174,29 @@ def provenance(seed: int | None = None, **extra: Any) -> dict[str, Any]:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "command": sys.argv,
-        "packages": versions,
+        "packages": _versions(),
         **extra,
     }
 
 
 TABLES = ("responses", "runs")
 MANIFEST = "manifest.json"
+LOCK = ".lock"
+_SHARD = re.compile(r"chunk-(\d{6,})\.parquet")
+_OWNED_FILES = (MANIFEST, "cells.parquet", "config.yaml")
+_FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+_REQUIRED = {"study": str, "fingerprint": str, "chunk_worlds": int, "chunks": int, "sessions": list, "shards": dict, "design": dict}
+
+
+def file_record(path: Path, rows: int) -> dict[str, Any]:
+    """What the manifest keeps of a shard: rows, bytes, SHA-256."""
+    with open(path, "rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    return {"rows": int(rows), "bytes": path.stat().st_size, "sha256": digest}
+
+
+class StoreBusy(ConfigError):
+    """Another session holds the store's lock."""
 
 
 class Store:
@@ -126,62 +204,148 @@ class Store:
 
     def __init__(self, root: Path | str):
         self.root = Path(root)
+        self._lock_fd: int | None = None
 
     @property
     def manifest_path(self) -> Path:
         return self.root / MANIFEST
 
     def manifest(self) -> dict[str, Any] | None:
-        """The manifest, or None if this folder has none yet."""
+        """The manifest, or None if this folder has none yet; a damaged one is a one-line error."""
         if not self.manifest_path.is_file():
             return None
-        return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        hint = "; pass --force (sweep.force=true) to redo the study"
+        try:
+            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"{self.manifest_path}: damaged, not readable JSON ({str(exc).splitlines()[0]}){hint}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"{self.manifest_path}: damaged, expected a JSON object{hint}")
+        for key, kind in _REQUIRED.items():
+            value = data.get(key)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise ConfigError(f"{self.manifest_path}: damaged, {key}={value!r} is not a valid {kind.__name__}{hint}")
+        if data["chunks"] < 1 or data["chunk_worlds"] < 1:
+            raise ConfigError(f"{self.manifest_path}: damaged, chunks={data['chunks']} chunk_worlds={data['chunk_worlds']}{hint}")
+        return data
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         write_json(self.manifest_path, manifest)
 
+    # -- the lock ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self, what: str = "sweep.dir") -> Iterator[None]:
+        """Hold the store for this session: a second session gets a one-line refusal. The lock is
+        an flock on `.lock`, so the kernel frees it when the holder dies, even by kill -9."""
+        import fcntl
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, _MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise StoreBusy(f"{what}={str(self.root)!r}: in use by another aidsim-sweep ({holder}); wait for it to finish or stop it") from None
+        os.ftruncate(fd, 0)
+        stamp = f"pid {os.getpid()} on {socket.gethostname()}, since {datetime.now(UTC).isoformat(timespec='seconds')}"
+        os.pwrite(fd, stamp.encode(), 0)
+        self._lock_fd = fd
+        try:
+            yield
+        finally:
+            self._lock_fd = None
+            os.ftruncate(fd, 0)
+            os.close(fd)  # closing releases the flock; the empty file stays (removing it would race)
+
+    # -- shards -----------------------------------------------------------------------------
     def shard(self, table: str, chunk: int) -> Path:
         return self.root / table / f"chunk-{chunk:06d}.parquet"
 
-    def shards(self, table: str) -> list[Path]:
-        """Complete shards of `table`, in chunk order (orphans of an interrupted chunk excluded)."""
-        done = self.done()
-        return [self.shard(table, c) for c in sorted(done)]
-
-    def done(self) -> set[int]:
-        """Chunks whose results are fully on disk."""
-        folder = self.root / "runs"
-        if not folder.is_dir():
-            return set()
-        return {int(p.stem.removeprefix("chunk-")) for p in folder.glob("chunk-*.parquet")}
-
-    def write_chunk(self, chunk: int, runs: pd.DataFrame, responses: pd.DataFrame) -> None:
-        """Write one chunk's shards; `runs` last, because its presence marks the chunk complete."""
+    def write_chunk(self, chunk: int, runs: pd.DataFrame, responses: pd.DataFrame) -> dict[str, Any]:
+        """Write one chunk's shards (`runs` last); return their records for the manifest."""
         write_parquet(self.shard("responses", chunk), responses)
         write_parquet(self.shard("runs", chunk), runs)
+        return {"responses": file_record(self.shard("responses", chunk), len(responses)), "runs": file_record(self.shard("runs", chunk), len(runs))}
 
-    def tidy(self) -> None:
-        """Remove what an interrupted session left: temporary files and orphan `responses` shards."""
-        done = self.done()
+    def check_chunk(self, manifest: dict[str, Any], chunk: int) -> str | None:
+        """None if both shards of `chunk` match the manifest's record, else what is wrong."""
+        record = manifest["shards"].get(str(chunk))
+        if not isinstance(record, dict):
+            return "not recorded"
+        for table in TABLES:
+            path, want = self.shard(table, chunk), record.get(table)
+            if not isinstance(want, dict):
+                return f"{table} not recorded"
+            if not path.is_file():
+                return f"{path.name} missing"
+            if path.stat().st_size != want.get("bytes"):
+                return f"{table}/{path.name} has {path.stat().st_size} bytes, the manifest says {want.get('bytes')}"
+            if file_record(path, want.get("rows", 0))["sha256"] != want.get("sha256"):
+                return f"{table}/{path.name} fails its checksum"
+        return None
+
+    def done(self, manifest: dict[str, Any] | None = None) -> set[int]:
+        """Chunks whose shards are on disk and match the manifest's record (row count, checksum)."""
+        manifest = manifest if manifest is not None else self.manifest()
+        if not manifest:
+            return set()
+        return {c for c in range(manifest["chunks"]) if self.check_chunk(manifest, c) is None}
+
+    def shards(self, table: str, manifest: dict[str, Any] | None = None) -> list[Path]:
+        """Verified shards of `table`, in chunk order."""
+        return [self.shard(table, c) for c in sorted(self.done(manifest))]
+
+    def tidy(self, manifest: dict[str, Any], done: set[int]) -> None:
+        """Before resuming: remove temporary files, and shards of chunks that are not verified
+        (orphans of a kill, damaged files), and forget their records."""
         for table in TABLES:
             folder = self.root / table
             if not folder.is_dir():
                 continue
-            for tmp in folder.glob(".*.tmp"):
+            for tmp in folder.glob(".chunk-*.tmp"):
                 tmp.unlink(missing_ok=True)
             for shard in folder.glob("chunk-*.parquet"):
-                if int(shard.stem.removeprefix("chunk-")) not in done:
+                m = _SHARD.fullmatch(shard.name)
+                if m and int(m.group(1)) not in done:
                     shard.unlink(missing_ok=True)
+        manifest["shards"] = {k: v for k, v in manifest["shards"].items() if k.isdigit() and int(k) in done}
+
+    def owned(self) -> list[Path]:
+        """The files this store wrote (by its layout): what --force may delete, nothing else."""
+        out = [self.root / n for n in _OWNED_FILES]
+        for table in TABLES:
+            folder = self.root / table
+            if folder.is_dir():
+                out += [p for p in folder.iterdir() if _SHARD.fullmatch(p.name) or (p.name.startswith(".chunk-") and p.name.endswith(".tmp"))]
+        figures = self.root / "figures"
+        if figures.is_dir():
+            out += [p for p in figures.iterdir() if p.is_file() and p.suffix in _FIGURE_SUFFIXES]
+        return [p for p in out if p.is_file()]
 
     def clear(self) -> None:
-        """Forget all results here (for --force): shards, cells, figures, manifest."""
+        """Forget all results here (for --force): only files of the store's own layout are deleted,
+        then the store's folders if that left them empty."""
+        for path in self.owned():
+            path.unlink(missing_ok=True)
         for name in (*TABLES, "figures"):
-            shutil.rmtree(self.root / name, ignore_errors=True)
-        for name in (MANIFEST, "cells.parquet"):
-            (self.root / name).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                (self.root / name).rmdir()
+
+    def foreign(self) -> list[str]:
+        """Entries of a folder without a manifest that aidsim did not write (a non-store folder)."""
+        if not self.root.is_dir():
+            return []
+        allowed = {LOCK, ".hydra", ".submitit", *_OWNED_FILES, *TABLES, "figures"}
+        return sorted(p.name for p in self.root.iterdir() if p.name not in allowed and not p.name.endswith(".log"))
 
     def cells(self) -> pd.DataFrame:
-        return pd.read_parquet(self.root / "cells.parquet")
+        import pandas as pd
+
+        try:
+            return pd.read_parquet(self.root / "cells.parquet")
+        except Exception as exc:  # Arrow raises several kinds for a damaged file
+            raise ConfigError(f"{self.root / 'cells.parquet'}: missing or damaged ({type(exc).__name__}); rerun the sweep with --force") from exc
 
 
 def stores(path: Path | str) -> list[Store]:
@@ -195,24 +359,30 @@ def stores(path: Path | str) -> list[Store]:
     return [Store(j) for j in jobs]
 
 
-def _check_complete(parts: list[Store]) -> None:
+def _verified(parts: list[Store]) -> list[tuple[Store, dict[str, Any], list[int]]]:
+    out = []
     for s in parts:
         m = s.manifest() or {}
-        total, done = m.get("chunks", 0), len(s.done())
-        if done < total:
-            warnings.warn(f"{s.root}: study incomplete ({done} of {total} chunks); rerun the sweep to finish it", stacklevel=3)
+        done = sorted(s.done(m))
+        bad = [(c, s.check_chunk(m, c)) for c in range(m.get("chunks", 0)) if c not in done and str(c) in m.get("shards", {})]
+        if len(done) < m.get("chunks", 0):
+            damaged = f"; {len(bad)} damaged and left out (chunk {bad[0][0]}: {bad[0][1]})" if bad else ""
+            warnings.warn(f"{s.root}: study incomplete ({len(done)} of {m['chunks']} chunks{damaged}); rerun the sweep to finish it", stacklevel=4)
+        out.append((s, m, done))
+    return out
 
 
 def iter_tables(path: Path | str, table: str = "responses", columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
-    """Shard by shard (memory stays flat), with `cell` ids unique across Hydra -m jobs."""
+    """Shard by shard (memory stays flat), verified against the manifest, with `cell` ids unique
+    across Hydra -m jobs."""
+    import pandas as pd
+
     if table not in TABLES:
         raise ConfigError(f"table={table!r}: allowed: {', '.join(TABLES)}")
-    parts = stores(path)
-    _check_complete(parts)
     offset = 0
-    for s in parts:
-        for shard in s.shards(table):
-            df = pd.read_parquet(shard, columns=None if columns is None else ["cell", *[c for c in columns if c != "cell"]])
+    for s, _m, done in _verified(stores(path)):
+        for c in done:
+            df = pd.read_parquet(s.shard(table, c), columns=None if columns is None else ["cell", *[c for c in columns if c != "cell"]])
             if offset:
                 df["cell"] += offset
             yield df
@@ -221,6 +391,8 @@ def iter_tables(path: Path | str, table: str = "responses", columns: list[str] |
 
 def cells(path: Path | str) -> pd.DataFrame:
     """One row per cell of a study: `cell` and the knob values (NaN where a job did not set a knob)."""
+    import pandas as pd
+
     parts, offset, out = stores(path), 0, []
     for s in parts:
         c = s.cells()
@@ -232,7 +404,9 @@ def cells(path: Path | str) -> pd.DataFrame:
 def load(path: Path | str, table: str = "responses", columns: list[str] | None = None) -> pd.DataFrame:
     """A whole study as one DataFrame: `table="responses"` (one row per cell, replicate and donor)
     or `"runs"` (one row per cell and replicate), with `cell` and the knob columns in front.
-    `columns` reads only those (plus `cell`)."""
+    `columns` reads only those (plus `cell`). Every shard is checked against the manifest."""
+    import pandas as pd
+
     frames = list(iter_tables(path, table, columns))
     if not frames:
         raise ConfigError(f"{path}: no finished chunks yet; run or resume the sweep")

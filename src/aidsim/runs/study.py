@@ -1,24 +1,33 @@
-"""A study: design -> chunks -> store, resumable (the engine behind `aidsim-sweep`)."""
+"""A study: design -> chunks -> store, resumable (the engine behind `aidsim-sweep`).
+
+A session takes the store's lock, checks that what is on disk belongs to this study and this
+model code, redoes any chunk whose shards do not match their recorded checksums, and records each
+finished chunk's shards in the manifest as the workers hand them back.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from aidsim.model.errors import ConfigError
-from aidsim.runs import designs, store
+from aidsim.runs import designs, resources, store
 from aidsim.runs.batch import default_workers, execute, make_chunks, prepare, progress_bar, run_and_store
 from aidsim.runs.cells import model_dict
+from aidsim.runs.settings import SweepSettings
 from aidsim.runs.store import Store
+
+MANIFEST_EVERY_S = 1.0
+"""How often a running session saves the manifest (and at the end): a kill -9 loses the records
+of at most this long, and those chunks are redone."""
 
 
 def fingerprint(base: Mapping[str, Any], cells: Sequence[Mapping[str, Any]], labels: Mapping[str, Any]) -> str:
@@ -27,54 +36,113 @@ def fingerprint(base: Mapping[str, Any], cells: Sequence[Mapping[str, Any]], lab
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _whole(spec: Mapping[str, Any], key: str) -> int:
-    """A positive whole-number setting of the sweep section, or a one-line error."""
-    value = spec.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"sweep.{key}={value!r}: allowed: a whole number >= 1" + (" or null (all cores)" if key == "workers" else ""))
-    return value
-
-
-def _integer_knobs(base: Mapping[str, Any], keys: Iterable[str]) -> set[str]:
+def integer_knobs(cfg: DictConfig | Mapping[str, Any], keys: Iterable[str]) -> set[str]:
+    """The dotted keys whose value in the config is a whole number (sampled values get rounded)."""
+    conf = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(dict(cfg))
     out = set()
     for key in keys:
-        value: Any = base
-        for part in key.split("."):
-            value = value.get(part) if isinstance(value, Mapping) else None
+        value = OmegaConf.select(conf, key, default=None)
         if isinstance(value, int) and not isinstance(value, bool):
             out.add(key)
     return out
 
 
+def _cell_count(spec: SweepSettings) -> int:
+    grid = spec.grid or {}
+    n = math.prod(len(v) if isinstance(v, list) else 1 for v in grid.values())
+    sample = spec.sample or {}
+    size = sample.get("n", 1) if isinstance(sample.get("n", 1), int) else 1
+    return n * max(1, size)
+
+
+def _check_folder(st: Store, old: dict[str, Any] | None) -> None:
+    if old is None and st.foreign():
+        raise ConfigError(f"sweep.dir={str(st.root)!r}: exists and is not a sweep store (holds {', '.join(st.foreign()[:3])}); choose an empty or new folder")
+
+
 def run_study(cfg: DictConfig, root: Path, labels: Mapping[str, Any] | None = None, drop: Iterable[str] = ()) -> dict[str, Any]:
     """Run (or resume) the study of `cfg.sweep` into the store at `root`; return the session's
     summary. `labels` are constant columns and `drop` grid knobs already fixed (a Hydra -m job)."""
-    spec = OmegaConf.to_container(cfg.sweep, resolve=True)
+    settings = SweepSettings.from_config(cfg.sweep)
     labels = dict(labels or {})
-    spec["grid"] = {k: v for k, v in (spec.get("grid") or {}).items() if k not in set(drop)}
+    settings.grid = {k: v for k, v in (settings.grid or {}).items() if k not in set(drop)}
+    resources.check_cells(_cell_count(settings), "sweep.grid x sweep.sample.n")
+    spec = settings.model_dump()
     base = model_dict(cfg)
     sampled = (spec.get("sample") or {}).get("ranges") or {}
-    cells = designs.study_cells(spec, integer=_integer_knobs(base, sampled)) or [{}]
-    chunk_worlds = _whole(spec, "chunk_worlds")
-    workers = _whole(spec, "workers") if spec.get("workers") is not None else default_workers()
+    cells = designs.study_cells(spec, integer=integer_knobs(cfg, sampled if isinstance(sampled, Mapping) else {})) or [{}]
+    chunk_worlds = settings.chunk_worlds
+    workers = settings.workers or default_workers()
     params, cols, keys = prepare(base, cells, labels)
     fp = fingerprint(base, cells, labels)
+    code = store.code_identity()
 
+    root = Path(root)
+    existed = root.exists()
     st = Store(root)
-    old = st.manifest()
-    if spec.get("force"):
+    try:
+        with st.lock():
+            return _session(cfg, st, settings, spec, cells, params, cols, keys, labels, fp, code, chunk_worlds, workers)
+    except ConfigError:
+        if not existed:  # a refused run leaves no folder behind
+            _remove_if_empty(root)
+        raise
+
+
+def _remove_if_empty(root: Path) -> None:
+    try:
+        (root / store.LOCK).unlink(missing_ok=True)
+        root.rmdir()
+    except OSError:
+        pass
+
+
+def _session(
+    cfg: DictConfig,
+    st: Store,
+    settings: SweepSettings,
+    spec: dict[str, Any],
+    cells: list[dict[str, Any]],
+    params: list[Any],
+    cols: list[dict[str, Any]],
+    keys: list[str],
+    labels: dict[str, Any],
+    fp: str,
+    code: dict[str, Any],
+    chunk_worlds: int,
+    workers: int,
+) -> dict[str, Any]:
+    root = st.root
+    if settings.force:
+        try:
+            old = st.manifest()
+        except ConfigError:
+            old = {}  # damaged: --force may still clear the store's own files
+        if old is None:
+            _check_folder(st, None)
         st.clear()
         old = None
-    elif old and old.get("fingerprint") != fp:
-        raise ConfigError(
-            f"sweep.dir={str(root)!r}: holds a study with another config or design; "
-            "pass --force (sweep.force=true) to redo it, or set sweep.study to a new name"
-        )
-    if old:
+    else:
+        old = st.manifest()
+        _check_folder(st, old)
+    if old is not None:
+        if old.get("fingerprint") != fp:
+            raise ConfigError(
+                f"sweep.dir={str(root)!r}: holds a study with another config or design; "
+                "pass --force (sweep.force=true) to redo it, or set sweep.study to a new name"
+            )
+        changed = store.code_change(old.get("code"), code)
+        if changed:
+            raise ConfigError(
+                f"sweep.dir={str(root)!r}: {changed} since this study was started; finishing it would mix model versions: pass --force to redo it"
+            )
         chunk_worlds = old["chunk_worlds"]  # resume with the original chunk plan
-        st.tidy()
     chunks = make_chunks(params, cols, chunk_worlds)
-    done = st.done()
+    if old is not None and old["chunks"] != len(chunks):
+        raise ConfigError(f"{st.manifest_path}: damaged, it plans {old['chunks']} chunks but the design makes {len(chunks)}; pass --force to redo the study")
+    done = st.done(old) if old is not None else set()
+    if old is not None:
+        st.tidy(old, done)
     todo = [c for c in chunks if c.index not in done]
 
     manifest = old or {
@@ -89,29 +157,46 @@ def run_study(cfg: DictConfig, root: Path, labels: Mapping[str, Any] | None = No
         "runs": sum(p.replicates for p in params),
         "chunk_worlds": chunk_worlds,
         "chunks": len(chunks),
+        "code": code,
         "provenance": store.provenance(params[0].seed),
         "sessions": [],
+        "shards": {},
     }
-    if not old:
-        st.root.mkdir(parents=True, exist_ok=True)
+    if old is None:
+        import numpy as np
+        import pandas as pd
+
         store.write_parquet(root / "cells.parquet", pd.DataFrame({"cell": np.arange(len(cells)), **{k: [c[k] for c in cols] for k in keys}}))
         store.write_text(root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     workers = max(1, min(workers, len(todo)))
-    session = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "workers": workers, "chunks_resumed": len(done)}
+    session: dict[str, Any] = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "workers": workers, "chunks_resumed": len(done), "code": code}
     manifest["status"] = "running"
     manifest["sessions"].append(session)
     st.write_manifest(manifest)
 
     worlds = sum(c.worlds for c in todo)
-    bar = progress_bar(worlds, spec["study"], spec.get("progress", True))
-    start = time.perf_counter()
-    for _, n, _ in execute([(str(root), c) for c in todo], run_and_store, workers):
+    bar = progress_bar(worlds, spec["study"], settings.progress)
+    start = last = time.perf_counter()
+    ran = 0
+    try:
+        for index, n, _, record in execute([(str(root), c) for c in todo], run_and_store, workers):
+            manifest["shards"][str(index)] = record
+            ran += n
+            if bar is not None:
+                bar.update(n)
+            if time.perf_counter() - last > MANIFEST_EVERY_S:
+                st.write_manifest(manifest)
+                last = time.perf_counter()
+    except BaseException:
+        session.update(finished=datetime.now(UTC).isoformat(timespec="seconds"), interrupted=True, runs=ran)
+        manifest["status"] = "interrupted"
+        st.write_manifest(manifest)
+        raise
+    finally:
         if bar is not None:
-            bar.update(n)
+            bar.close()
     seconds = time.perf_counter() - start
-    if bar is not None:
-        bar.close()
-    complete = len(st.done()) == len(chunks)
+    complete = len(manifest["shards"]) == len(chunks)
     session.update(
         finished=datetime.now(UTC).isoformat(timespec="seconds"),
         chunks_run=len(todo),
@@ -121,4 +206,4 @@ def run_study(cfg: DictConfig, root: Path, labels: Mapping[str, Any] | None = No
     )
     manifest["status"] = "complete" if complete else "running"
     st.write_manifest(manifest)
-    return {"study": spec["study"], "root": str(root), "cells": len(cells), "chunks": len(chunks), **session}
+    return {"study": spec["study"], "root": str(root), "cells": len(cells), "chunks": len(chunks), **{k: v for k, v in session.items() if k != "code"}}
