@@ -9,13 +9,18 @@ from aidsim.model.model import AidModel
 from aidsim.runs import tables
 
 
-def run_scenario(*overrides: str):
-    """(model, responses, runs) for a scenario given as Hydra overrides."""
+def _run(*overrides: str):
     model = AidModel(load(list(overrides))).run()
     return model, tables.responses(model), tables.runs(model)
 
 
 @pytest.fixture(scope="session")
+def run_scenario():
+    """A function: Hydra overrides -> (model, responses, runs) of that scenario."""
+    return _run
+
+
+@pytest.fixture(scope="session")
 def amnok():
     """The default scenario, 1,000 worlds, the default seed."""
-    return run_scenario()
+    return _run()

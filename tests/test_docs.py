@@ -22,7 +22,7 @@ def _leaves(d: dict, prefix: str = ""):
 def test_every_model_parameter_is_documented():
     cfg = OmegaConf.to_container(compose([]), resolve=True)
     text = (DOCS / "model.md").read_text()
-    keys = list(_leaves({s: cfg[s] for s in ("flood", "tension", "relations", "dprk")}))
+    keys = list(_leaves({s: cfg[s] for s in ("flood", "tension", "relations", "access", "dprk")}))
     keys += ["horizon_days", "replicates", "seed"]
     missing = [k for k in keys if f"`{k}`" not in text]
     assert not missing, f"docs/model.md does not document: {missing}"

@@ -9,12 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from tests.conftest import run_scenario
 
 from aidsim.model.config import load
 from aidsim.model.ladder import Response
 from aidsim.model.model import AidModel
-from aidsim.model.params import DONORS
+from aidsim.model.params import DONORS, Event
 from aidsim.runs import tables
 
 
@@ -91,7 +90,7 @@ def test_allies_are_never_rebuffed(amnok):
         ),
     ],
 )
-def test_calibration_episodes_reproduce_their_record(scenario, observed):
+def test_calibration_episodes_reproduce_their_record(run_scenario, scenario, observed):
     _, resp, _ = run_scenario(f"scenario={scenario}")
     modes = tables.summary(resp)[list(tables.RESPONSES)].idxmax(axis=1)
     matches = sum(modes[d] == o for d, o in observed.items())
@@ -99,7 +98,8 @@ def test_calibration_episodes_reproduce_their_record(scenario, observed):
 
 
 def _p(overrides: list[str], stat) -> float:
-    _, resp, runs = run_scenario(*overrides, "replicates=1000")
+    model = AidModel(load([*overrides, "replicates=1000"])).run()
+    resp, runs = tables.responses(model), tables.runs(model)
     return stat(resp, runs)
 
 
@@ -223,7 +223,58 @@ def test_a_seated_donor_offers_only_when_told():
     assert (seoul.status != Response.PENDING).all()
 
 
-def test_low_tension_and_big_need_open_the_door_to_seoul():
+def test_low_tension_and_big_need_open_the_door_to_seoul(run_scenario):
     """Facts 2 and 5 together: a large flood in an engagement era gets Seoul's aid accepted."""
     _, resp, _ = run_scenario("scenario=floods_2007")
     assert share(donor_rows(resp, "south_korea")["response"] == "accepted") >= 0.6
+
+
+# The mechanisms the episode library shows (docs/model.md): counter-requests, presence, sealed
+# borders, stance shocks. Each test isolates one rule by setting its weight past any doubt.
+
+
+def _donor(overrides: list[str], donor: str):
+    model = AidModel(load([*overrides, "replicates=400"])).run()
+    return model.donor(donor)
+
+
+@pytest.mark.parametrize(("meets", "answer"), [(1.0, Response.ACCEPTED), (0.0, Response.IGNORED)])
+def test_a_counter_request_ends_accepted_when_met_and_lapses_when_refused(meets, answer):
+    overrides = ["tension.inter_korean=0.3", "dprk.counter_request_gain=20", f"actors.south_korea.meets_counter_request={meets}"]
+    seoul = _donor(overrides, "south_korea")
+    countered = seoul.countered
+    assert countered.mean() >= 0.8  # Seoul's offer, not taken as it stands, is countered
+    assert (seoul.status[countered] == int(answer)).all()
+
+
+def test_no_counter_request_where_offers_meet_silence():
+    seoul = _donor(["dprk.counter_request_gain=20"], "south_korea")  # 2024: very high tension (fact 3)
+    assert not seoul.countered.any()
+
+
+def test_allies_are_never_haggled_with():
+    russia = _donor(["dprk.counter_request_gain=20"], "russia")
+    assert not russia.countered.any()
+
+
+def test_presence_makes_a_resident_body_cheaper_to_accept():
+    def accepted(resident: str) -> float:
+        un = _donor(["flood.severity=5", "dprk.presence_discount=3", f"access.resident.un_agencies={resident}"], "un_agencies")
+        return float((un.status == int(Response.ACCEPTED)).mean())
+
+    assert accepted("true") > accepted("false") + 0.3
+
+
+def test_a_sealed_border_turns_declines_into_explicit_refusals():
+    un = _donor(["access.border_closed=true", "dprk.closure_cost=5"], "un_agencies")
+    offered = un.status != int(Response.NOT_OFFERED)
+    assert (un.status[offered] == int(Response.REJECTED)).mean() >= 0.95
+
+
+def test_a_stance_shock_seals_the_border_on_its_day():
+    params = load(["replicates=10"])
+    model = AidModel(params.model_copy(update={"events": [Event(day=4, name="Directive", border_closed=True)]}))
+    model.run_for(3)
+    assert not model.border_closed
+    model.run_for(1)
+    assert model.border_closed and (4, "Directive") in model.applied_events

@@ -1,107 +1,81 @@
-"""Scoring the model against recorded episodes (conf/episode/*.yaml or any folder of them).
+"""Scoring the model against recorded episodes, in sample or leave-one-episode-out, beside baselines.
 
-For each episode: run its scenario, take each donor's distribution of final responses, and compare
-with what was recorded. Accuracy is the share of donors whose modal prediction matches; the Brier
-score is the multi-class one (sum over the five responses of squared error), averaged over donors.
+For each episode the model runs the context the episode records (analysis.episodes) and yields,
+per donor, the share of worlds ending in each answer. Accuracy is the share of recorded rows whose
+modal prediction is the recorded answer; the Brier score is the multi-class one (sum over the five
+answers of the squared error), averaged over rows. Two trivial baselines are scored on the same
+rows: "the most common answer" (of the rows it may learn from: all rows in sample, the other
+episodes' rows when one is held out) and "a strict ladder" (allies' help taken, everyone else
+ignored).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Literal
+from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
-import yaml
-from omegaconf import DictConfig
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from aidsim.model.config import compose, to_params
-from aidsim.model.errors import ConfigError, describe
-from aidsim.model.model import AidModel
-from aidsim.model.params import DONORS
-from aidsim.runs import store, tables
+from aidsim.analysis.calibration import batch_shares, rows, with_values
+from aidsim.analysis.episodes import ANSWERS, Episode
 
-ResponseLabel = Literal["accepted", "deferred", "ignored", "rejected", "not_offered"]
+if TYPE_CHECKING:
+    from aidsim.model.params import Params
 
 
-class Episode(BaseModel):
-    """A recorded episode: the scenario that describes its context and what each donor met."""
+def base_params(episodes: Sequence[Episode], seed: int, extra: Sequence[str] = ()) -> list[Params]:
+    """Each episode's run: the default config with the episode's context (and `extra` overrides)."""
+    from aidsim.model.config import load
 
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    title: str
-    scenario: str
-    overrides: list[str] = Field(default_factory=list)
-    observed: dict[Literal[DONORS], ResponseLabel]  # type: ignore[valid-type]
-    sources: list[str] = Field(min_length=1)
-    notes: str = ""
+    return [load([*ep.overrides_for_run(), f"seed={seed}", *extra]) for ep in episodes]
 
 
-def load_episodes(folder: Path) -> list[Episode]:
-    """Read every *.yaml episode in `folder`; a malformed file is a one-line ConfigError."""
-    folder = Path(folder)
-    files = sorted(folder.glob("*.yaml"))
-    if not files:
-        raise ConfigError(f"episodes_dir={str(folder)!r}: no episode files (*.yaml) found there")
+def score(episodes: Sequence[Episode], params: Sequence[Params], worlds: int) -> pd.DataFrame:
+    """One row per recorded (episode, donor): the record beside the model's shares."""
+    return pd.DataFrame(rows(episodes, batch_shares(params, worlds)))
+
+
+def score_loeo(episodes: Sequence[Episode], params: Sequence[Params], fitted: Sequence[dict[str, float]], worlds: int) -> pd.DataFrame:
+    """Each episode scored with the values fitted without it."""
+    return pd.DataFrame(rows(episodes, batch_shares([with_values(p, v) for p, v in zip(params, fitted, strict=True)], worlds)))
+
+
+def _brier(p: np.ndarray, observed: str) -> float:
+    return float(sum((p[i] - (a == observed)) ** 2 for i, a in enumerate(ANSWERS)))
+
+
+def baselines(df: pd.DataFrame, allies: set[str], held_out: bool) -> pd.DataFrame:
+    """Per row, the two baselines' predictions and Brier scores, learning only from rows they may see."""
     out = []
-    for f in files:
-        try:
-            data = yaml.safe_load(f.read_text(encoding="utf-8"))
-            out.append(Episode.model_validate(data))
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{f}: not valid YAML ({str(exc).splitlines()[0]})") from exc
-        except ValidationError as exc:
-            raise ConfigError(f"{f}: {describe(exc, Episode)}") from exc
-    return out
-
-
-def score_episode(ep: Episode, replicates: int, seed: int) -> pd.DataFrame:
-    """Predicted response shares per donor for one episode, beside the observation."""
-    params = to_params(compose([f"scenario={ep.scenario}", *ep.overrides, f"replicates={replicates}", f"seed={seed}"]))
-    model = AidModel(params, record=False).run()
-    resp = tables.responses(model)
-    shares = tables.summary(resp)[list(tables.RESPONSES)]
-    g = resp.groupby("donor", observed=False)
-    asked = g["requested"].mean()
-    accept_day = resp[resp["response"] == "accepted"].groupby("donor", observed=False)["response_day"].median().astype("Float64").astype(float)
-    rows = []
-    for donor, observed in ep.observed.items():
-        p = shares.loc[donor]
-        brier = sum((p[r] - (r == observed)) ** 2 for r in tables.RESPONSES)
-        rows.append(
+    for r in df.itertuples():
+        train = df[df["episode"] != r.episode] if held_out else df
+        freq = Counter(train["observed"])
+        p_common = np.array([freq[a] for a in ANSWERS], dtype=float) / len(train)
+        ladder = "accepted" if r.donor in allies else "ignored"
+        p_ladder = np.array([a == ladder for a in ANSWERS], dtype=float)
+        out.append(
             {
-                "episode": ep.name,
-                "donor": donor,
-                "observed": observed,
-                "predicted_mode": p.idxmax(),
-                "p_observed": float(p[observed]),
-                "brier": float(brier),
-                **{f"p_{r}": float(p[r]) for r in tables.RESPONSES},
-                "p_requested": float(asked.loc[donor]),  # worlds in which the DPRK itself asked this donor
-                "median_accept_day": float(accept_day.get(donor, float("nan"))),
+                "common_mode": ANSWERS[int(np.argmax(p_common))],
+                "common_brier": _brier(p_common, r.observed),
+                "ladder_mode": ladder,
+                "ladder_brier": _brier(p_ladder, r.observed),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(out, index=df.index)
 
 
-def validate(episodes: list[Episode], replicates: int, seed: int) -> pd.DataFrame:
-    """Score every episode; one row per (episode, donor with a recorded response)."""
-    return pd.concat([score_episode(ep, replicates, seed) for ep in episodes], ignore_index=True)
-
-
-def headline(df: pd.DataFrame) -> tuple[float, float]:
-    """(accuracy, mean multi-class Brier score) over all scored donors."""
-    return float((df["predicted_mode"] == df["observed"]).mean()), float(df["brier"].mean())
-
-
-def write_report(df: pd.DataFrame, episodes: list[Episode], cfg: DictConfig) -> Path:
-    """docs/validation.md (path: `report_path`) and its calibration figure beside it; returns the report's path."""
-    from aidsim.report import figures, markdown
-
-    path = Path(cfg.report_path)
-    figure = path.with_name(path.stem + "_calibration.png")
-    commit = store.git_commit()
-    caption = f"{len(episodes)} episodes, {int(cfg.replicates)} worlds each, seed {int(cfg.seed)}"
-    figures.save(markdown.calibration_figure(df, caption), figure)
-    store.write_text(path, markdown.validation_markdown(df, episodes, int(cfg.replicates), int(cfg.seed), commit, figure.name))
-    return path
+def headline(df: pd.DataFrame) -> dict[str, float]:
+    """Accuracy and Brier of the model and of both baselines over the same rows, and the better baseline."""
+    obs = df["observed"]
+    out = {
+        "accuracy": float((df["predicted_mode"] == obs).mean()),
+        "brier": float(df["brier"].mean()),
+        "common_accuracy": float((df["common_mode"] == obs).mean()),
+        "common_brier": float(df["common_brier"].mean()),
+        "ladder_accuracy": float((df["ladder_mode"] == obs).mean()),
+        "ladder_brier": float(df["ladder_brier"].mean()),
+    }
+    out["baseline"] = max(out["common_accuracy"], out["ladder_accuracy"])
+    return out

@@ -15,7 +15,7 @@ import mesa
 import numpy as np
 
 from aidsim.model import donors, flood, ladder
-from aidsim.model.ladder import ACCEPTED, DEFERRED, NO_DAY, NOT_OFFERED, PENDING, Num
+from aidsim.model.ladder import ACCEPTED, DEFERRED, IGNORED, NO_DAY, NOT_OFFERED, PENDING, Num
 from aidsim.model.params import DONORS, Donor
 from aidsim.model.streams import logistic
 
@@ -35,7 +35,7 @@ class DonorAgent(mesa.Agent["AidModel"]):
         super().__init__(model)
         self.donor_id = donor_id
         self.index = DONORS.index(donor_id)
-        self.slots = range(3 * self.index, 3 * self.index + 3)  # daily draws: offer, content fit, how declined
+        self.slots = range(4 * self.index, 4 * self.index + 4)  # daily draws: offer, content fit, how declined, counter-request met
         self.profile = profile
         w = model.worlds
         self.status = np.zeros(w, dtype=np.int8)
@@ -45,12 +45,14 @@ class DonorAgent(mesa.Agent["AidModel"]):
         self.response_day = np.full(w, NO_DAY, dtype=np.int32)
         self.accept_day = np.full(w, NO_DAY, dtype=np.int32)
         self.requested = np.zeros(w, dtype=bool)
+        self.countered = np.zeros(w, dtype=bool)  # the DPRK named what it wanted instead
         self.request_day = np.full(w, NO_DAY, dtype=np.int32)
         self.fit = np.broadcast_to(np.asarray(profile.content_fit, dtype=float), (w,)).copy()
         self.size = np.zeros(w)
         self.delivered = np.zeros(w)
         self.today = np.zeros(w)
         self.accepted = np.flatnonzero(self.accept_day != NO_DAY)  # worlds whose aid was accepted
+        self.flowing_until = 0  # the day after the last accepted delivery window closes
         # A world's standing disposition toward this donor: the ladder's decision noise.
         self.attitude = logistic(attitude_u, model.params.dprk.decision_noise)
         self.appeal = ladder.offer_appeal(self.fit, self.attitude, model.params.dprk)
@@ -66,8 +68,12 @@ class DonorAgent(mesa.Agent["AidModel"]):
         self.relation = m.relations[self.donor_id]
         self.hostility = ladder.hostility(p, channel, m.tension)
         self.conditions = np.clip(p.conditions + channel.conditions, 0.0, 1.0)
-        log_thr = ladder.log_threshold(p, self.hostility, self.relation, m.params.dprk)
-        self.cost = ladder.offer_cost(log_thr, self.conditions, m.params.dprk)
+        body = channel.via or self.donor_id  # whose rung and presence the aid takes
+        rung = m.params.actors[channel.via].rung if channel.via else p.rung
+        log_thr = ladder.log_threshold(rung, self.hostility, self.relation, m.params.dprk)
+        resident = m.params.access.resident.get(body, False)  # type: ignore[call-overload]
+        access = ladder.access_cost(resident, m.border_closed, m.params.dprk)
+        self.cost = ladder.offer_cost(log_thr, self.conditions, m.params.dprk) + access
 
     def step(self) -> None:
         """Offer today or not (unasked, or because Pyongyang asked), then deliver accepted aid."""
@@ -78,11 +84,13 @@ class DonorAgent(mesa.Agent["AidModel"]):
             p = donors.offer_probability(self.profile, day, at(self._signal, waiting), at(self.relation, waiting), at(self.hostility, waiting))
             offers = (u_offer < p) | (self.requested[waiting] & (u_offer < at(self.profile.offer.answers_request, waiting)))
             self.make_offer(waiting[offers], donors.offer_fit(self.profile, m.streams.uniform(day, self.slots[1], waiting[offers])))
-        if self.n_accepted:
+        if self.n_accepted and day < self.flowing_until:
             # Only worlds that accepted can receive aid: the rule runs on those, zero elsewhere.
             idx, today = self.accepted, np.zeros(m.worlds)
             today[idx] = donors.delivered_today(self.profile, self.size[idx], self.accept_day[idx], day)
             self.today = today
+        elif self.n_accepted:
+            self.today = np.zeros(m.worlds)  # every delivery window has closed
 
     def seat(self) -> None:
         """Hand this donor's offer decisions to a person: the model stops offering for it."""
@@ -127,6 +135,7 @@ class DonorAgent(mesa.Agent["AidModel"]):
         self.n_accepted += len(accepted)
         if len(accepted):
             self.accepted = np.flatnonzero(self.accept_day != NO_DAY)
+            self.flowing_until = max(self.flowing_until, day + self.profile.delivery_lag_days + self.profile.delivery_days)
         self.n_deferred += int(np.count_nonzero(now == DEFERRED))
 
 
@@ -151,11 +160,19 @@ class Dprk(mesa.Agent["AidModel"]):
         for donor in m.donors:
             if not (donor.n_pending or donor.n_deferred or donor.n_waiting):
                 continue
-            yes = ladder.acceptance_score(need_side, donor.appeal, donor.cost) > 0
+            score = ladder.acceptance_score(need_side, donor.appeal, donor.cost)
+            yes = score > 0
             if donor.n_pending:
                 due = np.flatnonzero((donor.status == PENDING) & (donor.offer_day <= day - rules.response_delay_days))
-                declined = ladder.decline(donor.profile.ally, at(donor.hostility, due), m.streams.uniform(day, donor.slots[2], due), rules)
-                donor.answer(due, np.where(yes[due], ACCEPTED, declined))
+                u_how = m.streams.uniform(day, donor.slots[2], due)
+                answer = np.where(yes[due], ACCEPTED, ladder.decline(donor.profile.ally, at(donor.hostility, due), u_how, rules, at(m.border_closed, due)))
+                if not donor.profile.ally:  # allies are thanked and deferred, never haggled with
+                    countered = ladder.counter_request(score[due], at(donor.hostility, due), at(m.border_closed, due), rules)
+                    if countered.any():
+                        met = m.streams.uniform(day, donor.slots[3], due) < at(donor.profile.meets_counter_request, due)
+                        answer = np.where(countered, np.where(met, ACCEPTED, IGNORED), answer)
+                        donor.countered[due[countered]] = True
+                donor.answer(due, answer)
             if donor.n_deferred:
                 # A deferred offer keeps the door open: taken up once need forces it (Kim to Putin, 2024).
                 take_up = np.flatnonzero((donor.status == DEFERRED) & yes)
@@ -171,7 +188,7 @@ class Dprk(mesa.Agent["AidModel"]):
     def relieve(self, day: int) -> None:
         """Apply today's foreign deliveries, then the state's own mobilised capacity (self-reliance)."""
         m, rules = self.model, self.model.params.dprk
-        flowing = [d for d in m.donors if d.n_accepted]
+        flowing = [d for d in m.donors if d.n_accepted and day < d.flowing_until]
         if flowing:
             arriving = sum(d.today for d in flowing)
             got = np.flatnonzero(arriving)  # worlds receiving aid today; elsewhere nothing changes

@@ -52,7 +52,7 @@ def presets(group: str) -> list[str]:
 
 
 def load_yaml[M: BaseModel](path: Path, schema: type[M]) -> M:
-    """Read one YAML file into a pydantic model (episodes, studies, manifests).
+    """Read one YAML (or JSON) file into a pydantic model (episodes, studies, manifests).
 
     Any problem (missing file, broken YAML, a wrong key or value) is a one-line ConfigError that
     names the file and the key.
@@ -60,12 +60,15 @@ def load_yaml[M: BaseModel](path: Path, schema: type[M]) -> M:
     import yaml
 
     path = Path(path)
+    import json
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)  # JSON's numbers, not YAML 1.1's
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'} ({str(exc).splitlines()[0]})") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of keys to values, found {type(data).__name__}")
     try:

@@ -15,8 +15,8 @@ from aidsim.model.params import Donor
 
 
 def need_signal(donor: Donor, visible: np.ndarray) -> np.ndarray:
-    """The part of a donor's offer hazard that the visible damage drives (fixed for a run)."""
-    return donor.offer.need_weight * np.log(np.maximum(visible, 1e-9))
+    """The part of a donor's offer hazard fixed for a run: the visible damage and the donor's politics."""
+    return donor.offer.need_weight * np.log(np.maximum(visible, 1e-9)) + donor.offer.politics
 
 
 def offer_probability(donor: Donor, day: int, signal: np.ndarray, relation: float | np.ndarray, h: float | np.ndarray) -> np.ndarray:
@@ -26,7 +26,7 @@ def offer_probability(donor: Donor, day: int, signal: np.ndarray, relation: floa
     China slow and vague (generic offers only on days 9 and 12), South Korean NGOs on day 34.
     """
     rule = donor.offer
-    z = signal + (rule.base + rule.relation_weight * relation - rule.tension_weight * h + rule.politics)
+    z = signal + (rule.base + rule.relation_weight * relation - rule.tension_weight * h)
     on = day >= rule.lag_days
     if not np.any(on):  # before the lag: skip the exponentials
         return np.zeros(np.shape(z))

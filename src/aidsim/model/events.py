@@ -35,6 +35,8 @@ def apply_event(model: AidModel, event: Event) -> None:
     """Apply one event to a model's tension and relations, and let donors re-read them."""
     model.tension = shifted(model.tension, event.tension)
     model.relations = shifted(model.relations, event.relations)
+    if event.border_closed is not None:  # a stance shock: "no outside assistance whatsoever"
+        model.border_closed = event.border_closed
     model.applied_events.append((model.day, event.name))
     for donor in model.donors:
         donor.refresh()

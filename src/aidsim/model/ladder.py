@@ -71,12 +71,14 @@ def image_cost(p: np.ndarray, ladder: Ladder) -> np.ndarray:
     return ladder.image_weight * ladder.image_sensitivity / (1.0 + p)
 
 
-def log_threshold(donor: Donor, h: Num, relation: Num, ladder: Ladder) -> Num:
-    """Log pressure at which the DPRK would take this donor's help (facts 2 and 4).
+def log_threshold(rung: int, h: Num, relation: Num, ladder: Ladder) -> Num:
+    """Log pressure at which the DPRK would take help from a donor on `rung` (facts 2 and 4).
 
-    The donor's rung sets the base; hostility raises it and a warm relation lowers it.
+    The rung sets the base: the donor's own, or that of the intermediary its aid goes through
+    (`channel.via`: Washington's money through NGOs in 2007, 2010 and 2011, or through the WFP in
+    1996, was taken as NGO or UN help). Hostility raises the threshold, a warm relation lowers it.
     """
-    base = np.log(ladder.rung_thresholds[donor.rung - 1])
+    base = np.log(ladder.rung_thresholds[rung - 1])
     return base + ladder.hostility_weight * h - ladder.relation_weight * relation
 
 
@@ -84,6 +86,19 @@ def offer_cost(log_thr: Num, conditions: Num, ladder: Ladder) -> Num:
     """What taking a donor's aid costs on the pressure scale: its threshold plus monitoring and
     foreign-staff conditions (fact 6)."""
     return log_thr + ladder.monitoring_weight * conditions
+
+
+def access_cost(resident: bool | np.ndarray, border_closed: bool | np.ndarray, ladder: Ladder) -> Num:
+    """Presence and closure: what the channel's standing inside the country adds to an offer's cost.
+
+    Help that flows through a body resident in the country and its domestic counterpart (WFP and
+    UNICEF offices, the IFRC delegation beside the DPRK Red Cross, resident NGO units) is cheap:
+    after modest floods in 2001, 2013, 2015, 2018 and 2019 the state took it while refusing or
+    ignoring others. A sealed border (2020-2023: "no outside assistance whatsoever") makes every
+    foreign channel dear, allies' too; a body still resident keeps its discount (August 2020: the
+    Red Cross's stocks inside the country were used while the UN's offer was refused).
+    """
+    return np.where(border_closed, ladder.closure_cost, 0.0) - np.where(resident, ladder.presence_discount, 0.0)
 
 
 def offer_appeal(fit: np.ndarray, attitude: np.ndarray, ladder: Ladder) -> np.ndarray:
@@ -105,18 +120,31 @@ def acceptance_score(situation: np.ndarray, appeal: np.ndarray, cost: Num) -> np
     return situation + appeal - cost
 
 
-def decline(ally: bool, h: Num, u: np.ndarray, ladder: Ladder) -> np.ndarray:
+def decline(ally: bool, h: Num, u: np.ndarray, ladder: Ladder, border_closed: bool | np.ndarray = False) -> np.ndarray:
     """How an offer that is not taken is answered.
 
     Allies and donors held in little hostility are thanked and deferred (fact 4: Russia, 2024).
     Donors held in high hostility meet silence (fact 3: Seoul, 2024). In between, the offer is
-    mostly left unanswered and sometimes refused outright (`explicit_rejection_prob`).
+    mostly left unanswered and sometimes refused outright with a stated reason
+    (`explicit_rejection_prob`: Seoul's 2012 offer called "not necessary"); while the border is
+    sealed every such offer is refused outright (the UN's 2020 offer: "we will do it ourselves").
     """
     if ally:
         return np.full(u.shape, DEFERRED, dtype=np.int8)
-    out = np.where(u < ladder.explicit_rejection_prob, REJECTED, IGNORED)
+    out = np.where(border_closed | (u < ladder.explicit_rejection_prob), REJECTED, IGNORED)
     out = np.where(h >= ladder.silence_hostility, IGNORED, out)
     return np.where(h < ladder.courtesy_hostility, DEFERRED, out).astype(np.int8)
+
+
+def counter_request(score: np.ndarray, h: Num, border_closed: bool | np.ndarray, ladder: Ladder) -> np.ndarray:
+    """Whether the DPRK answers an offer it would not take as it stands by naming what it wants
+    instead (rice, cement, heavy equipment): only where getting that would tip the answer
+    (`counter_request_gain` on the score's scale), and never to a donor held so hostile that its
+    offers meet silence (fact 3: Seoul, 2024), nor while the border is sealed (no outside assistance
+    at all, so nothing to haggle over). Seoul's offers of 2006, 2007, 2010 and 2011 were
+    answered so; the donor then meets it (aid accepted) or not (the offer lapses in silence, 2011).
+    """
+    return (score <= 0) & (score + ladder.counter_request_gain > 0) & (h < ladder.silence_hostility) & ~np.asarray(border_closed)
 
 
 def may_request(would_accept: np.ndarray, h: Num, ladder: Ladder) -> np.ndarray:

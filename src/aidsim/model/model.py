@@ -45,6 +45,7 @@ class AidModel(mesa.Model):
         # dict(), not model_dump(): a sweep batch may hold per-world arrays here (sweep.stack).
         self.tension = dict(params.tension)
         self.relations = dict(params.relations)
+        self.border_closed = params.access.border_closed  # a stance shock may seal or reopen it (events.py)
         self.applied_events: list[tuple[int, str]] = []
         self._events = events_by_day(params.events)
 

@@ -122,8 +122,11 @@ class OfferRule(Strict):
 
 
 class ChannelCost(Strict):
+    """How the route an offer takes shifts hostility and conditions; `via` names an intermediary."""
+
     hostility: float = Field(ge=-1, le=1)
     conditions: float = Field(ge=-1, le=1)
+    via: Literal["un_agencies", "red_cross", "ngos"] | None = None  # aid through it takes its rung and presence
 
 
 class Donor(Strict):

@@ -1,0 +1,243 @@
+"""Calibration by the episode library: fit the DPRK's decision weights to every recorded answer.
+
+The likelihood of a parameter vector is the product, over recorded (episode, donor) rows, of the
+model's share of worlds that end in the recorded answer (smoothed toward uniform, so one
+impossible row costs a finite amount), each row weighted by its confidence. It is maximised with
+optuna's TPE sampler (seeded: the same seed gives the same fit). Each episode runs as its own
+batch of worlds, since episodes differ in structure (horizon, donor politics, access), not only
+in stackable knobs; a run's cost is nearly flat in the number of worlds, so every trial uses many.
+
+`loeo` refits without each episode in turn and scores the held-out one: the honest score.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from aidsim.analysis.episodes import ANSWERS, Episode
+from aidsim.model.errors import ConfigError
+
+if TYPE_CHECKING:
+    from aidsim.model.params import Params
+
+MIN_EPISODES = 3
+UNFITTED = ("fitted=none",)
+"""Overrides every fit starts from: the documented rules, never an earlier fit."""
+
+
+class FitSettings(BaseModel):
+    """The `calibration` config section (conf/calibration/default.yaml)."""
+
+    model_config = ConfigDict(extra="forbid")
+    worlds: int = Field(ge=16, le=100_000)
+    trials: int = Field(ge=1, le=10_000)
+    seed: int = Field(ge=0, le=2**32 - 1)
+    smoothing: float = Field(gt=0, lt=1)
+    workers: int | None = Field(None, ge=1, le=256)
+    anchors: dict[str, float] = Field(default_factory=dict)  # episode -> weight multiplier of its rows
+    parameters: dict[str, tuple[float, float]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> FitSettings:
+        from aidsim.model.params import DONORS, Ladder, OfferRule
+
+        for key, (lo, hi) in self.parameters.items():
+            parts = key.split(".")
+            dprk_key = len(parts) == 2 and parts[0] == "dprk" and parts[1] in Ladder.model_fields
+            offer_key = len(parts) == 4 and parts[0] == "actors" and parts[1] in DONORS and parts[2] == "offer" and parts[3] in OfferRule.model_fields
+            if not (dprk_key or offer_key):
+                raise ValueError(f"calibration.parameters.{key}: unknown; allowed: dprk.<decision weight> or actors.<donor>.offer.<offer rule field>")
+            if not lo < hi:
+                raise ValueError(f"calibration.parameters.{key}=[{lo}, {hi}]: allowed: [low, high] with low < high")
+        return self
+
+
+PER_EPISODE = (
+    "flood.severity",
+    "tension.inter_korean",
+    "tension.us_dprk",
+    *(f"relations.{d}" for d in ("russia", "china", "south_korea", "united_states", "un_agencies", "red_cross", "ngos")),
+    *(f"access.resident.{b}" for b in ("un_agencies", "red_cross", "ngos")),
+    "access.border_closed",
+    "actors.south_korea.meets_counter_request",
+    "actors.south_korea.offer.politics",
+)
+"""What an episode's context sets: the keys that become per-world arrays when episodes share a batch."""
+
+
+def _get(params: Params, key: str) -> Any:
+    value: Any = params
+    for part in key.split("."):
+        value = value[part] if isinstance(value, dict) else getattr(value, part)
+    return value
+
+
+def _put(model: Any, path: Sequence[str], value: Any) -> Any:
+    """A copy of a pydantic model (or dict) with a nested value replaced, unvalidated (arrays allowed)."""
+    head, rest = path[0], path[1:]
+    if isinstance(model, dict):
+        return {**model, head: value if not rest else _put(model[head], rest, value)}
+    return model.model_copy(update={head: value if not rest else _put(getattr(model, head), rest, value)})
+
+
+def _structure(params: Params) -> str:
+    import json
+
+    data = params.model_dump(mode="json")
+    for key in (*PER_EPISODE, "horizon_days", "scenario"):
+        *path, last = key.split(".")
+        node = data
+        for part in path:
+            node = node[part]
+        node.pop(last, None)
+    return json.dumps(data, sort_keys=True)
+
+
+def batch_shares(params: Sequence[Params], worlds: int) -> list[dict[str, np.ndarray]]:
+    """Per episode, per donor, the share of worlds ending in each answer (in `ANSWERS` order).
+
+    Episodes that differ only in their context share one batch of `worlds` worlds each, their
+    context keys becoming per-world arrays (as in the sweep engine's stacking); the batch runs to
+    the longest horizon and each episode's answers are read on its own horizon day.
+    """
+    from aidsim.model.ladder import Response
+    from aidsim.model.model import AidModel
+
+    code = np.array([ANSWERS.index(Response(i).label) for i in range(len(Response))])
+    groups: dict[str, list[int]] = {}
+    for i, p in enumerate(params):
+        groups.setdefault(_structure(p), []).append(i)
+    out: list[dict[str, np.ndarray]] = [{} for _ in params]
+    for members in groups.values():
+        horizons = [params[i].horizon_days for i in members]
+        stacked = params[members[0]].model_copy(update={"horizon_days": max(horizons), "replicates": worlds * len(members)})
+        for key in PER_EPISODE:
+            values = [_get(params[i], key) for i in members]
+            if any(v != values[0] for v in values):
+                stacked = _put(stacked, key.split("."), np.repeat(np.asarray(values), worlds))
+        model = AidModel(stacked, replicates=np.tile(np.arange(worlds), len(members)), record=False)
+        for day in sorted(set(horizons)):
+            model.run_for(day - model.day)
+            for slot, i in enumerate(members):
+                if params[i].horizon_days == day:
+                    world = slice(slot * worlds, (slot + 1) * worlds)
+                    out[i] = {d.donor_id: np.bincount(code[d.status[world]], minlength=len(ANSWERS)) / worlds for d in model.donors}
+    return out
+
+
+def shares(params: Params, worlds: int) -> dict[str, np.ndarray]:
+    """Per donor, the share of worlds ending in each answer, for one run."""
+    return batch_shares([params], worlds)[0]
+
+
+def with_values(params: Params, values: Mapping[str, float]) -> Params:
+    """`params` with fitted values set: `dprk.<field>` and `actors.<donor>.offer.<field>` (validated)."""
+    dprk = {k.partition(".")[2]: v for k, v in values.items() if k.startswith("dprk.")}
+    update: dict[str, Any] = {"dprk": params.dprk.model_validate(params.dprk.model_dump() | dprk)} if dprk else {}
+    offers: dict[str, dict[str, float]] = {}
+    for key, v in values.items():
+        if key.startswith("actors."):
+            _, donor, _, field = key.split(".")
+            offers.setdefault(donor, {})[field] = v
+    if offers:
+        actors = dict(params.actors)
+        for donor, fields in offers.items():
+            profile = actors[donor]
+            actors[donor] = profile.model_copy(update={"offer": profile.offer.model_validate(profile.offer.model_dump() | fields)})
+        update["actors"] = actors
+    return params.model_copy(update=update)
+
+
+def rows(episodes: Sequence[Episode], predicted: Sequence[Mapping[str, np.ndarray]], anchors: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
+    """One scored row per recorded (episode, donor): the record beside the model's shares.
+
+    `weight` is the row's confidence weight, times its episode's anchor multiplier if it has one."""
+    out = []
+    for ep, pred in zip(episodes, predicted, strict=True):
+        for donor, answer in ep.answers.items():
+            p = pred[donor]
+            out.append(
+                {
+                    "episode": ep.name,
+                    "donor": donor,
+                    "observed": answer,
+                    "weight": ep.weight(donor) * (anchors or {}).get(ep.name, 1.0),
+                    "predicted_mode": ANSWERS[int(np.argmax(p))],
+                    "p_observed": float(p[ANSWERS.index(answer)]),
+                    "brier": float(sum((p[i] - (a == answer)) ** 2 for i, a in enumerate(ANSWERS))),
+                    **{f"p_{a}": float(p[i]) for i, a in enumerate(ANSWERS)},
+                }
+            )
+    return out
+
+
+def neg_log_likelihood(scored: Sequence[Mapping[str, Any]], smoothing: float) -> float:
+    """Confidence-weighted negative log-likelihood of the recorded answers."""
+    k = len(ANSWERS)
+    return -sum(r["weight"] * math.log((1 - smoothing) * r["p_observed"] + smoothing / k) for r in scored)
+
+
+@dataclass
+class Fit:
+    """A finished fit: the best values, their spread among near-best trials, and the trace."""
+
+    values: dict[str, float]
+    spread: dict[str, tuple[float, float]]
+    best_nll: float
+    trace: list[float]  # best-so-far negative log-likelihood after each trial
+
+
+def fit(episodes: Sequence[Episode], base: Sequence[Params], settings: FitSettings, start: Mapping[str, float] | None = None) -> Fit:
+    """Fit the settings' parameters to `episodes` (each with its base Params); seeded TPE."""
+    if len(episodes) < MIN_EPISODES:
+        raise ConfigError(f"episodes: {len(episodes)} given; calibration needs at least {MIN_EPISODES}")
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.samplers.TPESampler(seed=settings.seed, multivariate=True, n_startup_trials=min(40, settings.trials))
+    study = optuna.create_study(direction="minimize", sampler=sampler)
+    if start:  # the documented values as the first trial: the search starts where the docs stand
+        study.enqueue_trial({k: float(np.clip(v, *settings.parameters[k])) for k, v in start.items() if k in settings.parameters})
+
+    def objective(trial: Any) -> float:
+        values = {k: trial.suggest_float(k, lo, hi) for k, (lo, hi) in settings.parameters.items()}
+        predicted = batch_shares([with_values(p, values) for p in base], settings.worlds)
+        return neg_log_likelihood(rows(episodes, predicted, settings.anchors), settings.smoothing)
+
+    study.optimize(objective, n_trials=settings.trials)
+    done = sorted((t for t in study.trials if t.value is not None), key=lambda t: t.value)
+    near = done[: max(3, len(done) // 10)]
+    spread = {k: (min(t.params[k] for t in near), max(t.params[k] for t in near)) for k in settings.parameters}
+    trace = list(np.minimum.accumulate([t.value if t.value is not None else np.inf for t in study.trials]))
+    return Fit(values=dict(done[0].params), spread=spread, best_nll=float(done[0].value), trace=[float(x) for x in trace])
+
+
+def documented_values(params: Params, settings: FitSettings) -> dict[str, float]:
+    """The current values of the fitted parameters (the search's first trial)."""
+    from omegaconf import OmegaConf
+
+    data = OmegaConf.create(params.model_dump(mode="json"))
+    return {k: float(OmegaConf.select(data, k)) for k in settings.parameters}
+
+
+def _fold(task: tuple[int, Sequence[Episode], Sequence[Params], FitSettings, int]) -> tuple[int, dict[str, float]]:
+    held, episodes, base, settings, _ = task
+    train = [e for i, e in enumerate(episodes) if i != held]
+    train_base = [p for i, p in enumerate(base) if i != held]
+    result = fit(train, train_base, settings, start=documented_values(base[held], settings))
+    return held, result.values
+
+
+def loeo(episodes: Sequence[Episode], base: Sequence[Params], settings: FitSettings, workers: int) -> list[dict[str, float]]:
+    """Leave-one-episode-out: the values fitted without each episode, in episode order."""
+    from aidsim.runs.batch import execute
+
+    tasks = [(i, episodes, base, settings, 0) for i in range(len(episodes))]
+    out: dict[int, dict[str, float]] = dict(execute(tasks, _fold, workers))
+    return [out[i] for i in range(len(episodes))]

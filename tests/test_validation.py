@@ -1,0 +1,174 @@
+"""The episode library, `aidsim-validate` (in sample and leave-one-episode-out) and `aidsim-calibrate`."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from aidsim.analysis import calibration, validation
+from aidsim.analysis.episodes import ANSWERS, load_episodes
+from aidsim.model.config import conf_dir
+from aidsim.model.errors import ConfigError
+
+BIN = Path(sys.executable).parent
+EPISODES = conf_dir() / "episode"
+
+
+def run(prog: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / prog), *args], capture_output=True, text=True, timeout=900)
+
+
+def test_the_library_holds_at_least_fifteen_sourced_episodes():
+    episodes = load_episodes(EPISODES)
+    assert len(episodes) >= 15
+    for ep in episodes:
+        assert ep.context is not None, f"{ep.name}: the shipped library is in the rich form"
+        for donor, row in ep.responses.items():
+            assert row.sources and row.confidence, f"{ep.name}.{donor}"
+    # the 2024 seed episode keeps its recorded answers
+    amnok = next(e for e in episodes if e.name == "amnok_2024")
+    assert amnok.answers == {
+        "russia": "deferred",
+        "china": "deferred",
+        "south_korea": "ignored",
+        "united_states": "not_offered",
+        "un_agencies": "ignored",
+        "red_cross": "ignored",
+        "ngos": "ignored",
+    }
+
+
+def test_an_episode_runs_its_context_not_its_answers():
+    ep = next(e for e in load_episodes(EPISODES) if e.name == "floods_2007")
+    overrides = ep.overrides_for_run()
+    assert "flood.severity=80.0" in overrides and "seoul=engagement" in overrides
+    assert not any("accepted" in o or "ignored" in o for o in overrides)
+
+
+def _copy_with(tmp_path: Path, name: str, edit) -> Path:
+    folder = tmp_path / "eps"
+    folder.mkdir(exist_ok=True)
+    text = (EPISODES / "floods_2012.yaml").read_text()
+    (folder / name).write_text(edit(text))
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda t: t.replace("  south_korea:\n", "  japan:\n", 1), "responses.japan"),
+        (lambda t: t.replace("answer: rejected", "answer: maybe", 1), "answer='maybe'"),
+        (lambda t: t.replace("horizon_days: 90", "horizon_days: 20", 1), "outside the horizon"),
+    ],
+    ids=["unknown donor", "unknown answer", "day outside the horizon"],
+)
+def test_a_malformed_episode_is_one_line_naming_file_and_key(tmp_path, edit, expected):
+    folder = _copy_with(tmp_path, "bad.yaml", edit)
+    proc = run("aidsim-validate", f"episodes_dir={folder}", f"hydra.run.dir={tmp_path / 'out'}")
+    assert proc.returncode == 2
+    line = proc.stderr.strip()
+    assert "bad.yaml" in line and expected in line and "\n" not in line, line
+
+
+def test_a_row_without_sources_is_refused(tmp_path):
+    bad = tmp_path / "nosrc.yaml"
+    bad.write_text("name: x\ntitle: y\nscenario: amnok_2024\nobserved: {}\nsources: []\n")
+    with pytest.raises(ConfigError, match="nosrc.yaml"):
+        load_episodes(tmp_path)
+
+
+def test_short_form_episodes_stay_valid(tmp_path):
+    eps = tmp_path / "eps"
+    eps.mkdir()
+    (eps / "what_if.yaml").write_text("name: detente_guess\ntitle: A guess\nscenario: detente\nobserved: {russia: deferred}\nsources: [classroom]\n")
+    proc = run("aidsim-validate", f"episodes_dir={eps}", "replicates=100", f"hydra.run.dir={tmp_path / 'out'}")
+    assert proc.returncode == 0, proc.stderr
+    assert "detente_guess" in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1].endswith("episodes=1")
+
+
+def test_calibration_refuses_fewer_than_three_episodes(tmp_path):
+    eps = tmp_path / "eps"
+    eps.mkdir()
+    for name in ("amnok_2024", "floods_2007"):
+        shutil.copy(EPISODES / f"{name}.yaml", eps)
+    proc = run("aidsim-calibrate", f"episodes_dir={eps}", f"preset_path={tmp_path / 'p.yaml'}", f"hydra.run.dir={tmp_path / 'out'}")
+    assert proc.returncode == 2 and "at least 3" in proc.stderr and not (tmp_path / "p.yaml").exists()
+
+
+def _small(n_episodes: int = 3, trials: int = 4):
+    episodes = load_episodes(EPISODES)[:n_episodes]
+    params = validation.base_params(episodes, 7)
+    settings = calibration.FitSettings(
+        worlds=32, trials=trials, seed=3, smoothing=0.02, parameters={"dprk.presence_discount": (0.0, 6.0), "dprk.image_weight": (0.0, 8.0)}
+    )
+    return episodes, params, settings
+
+
+def test_same_seed_same_fit():
+    episodes, params, settings = _small()
+    a = calibration.fit(episodes, params, settings)
+    b = calibration.fit(episodes, params, settings)
+    assert a.values == b.values and a.trace == b.trace
+    assert all(x >= y for x, y in zip(a.trace, a.trace[1:], strict=False))  # best-so-far never worsens
+
+
+def test_loeo_scores_each_episode_with_weights_fitted_without_it():
+    episodes, params, settings = _small(4, trials=3)
+    fitted = calibration.loeo(episodes, params, settings, workers=1)
+    assert len(fitted) == 4
+    # fold i's fit equals a fit on the other three episodes
+    others = [e for e in episodes if e.name != episodes[0].name]
+    alone = calibration.fit(others, params[1:], settings, start=calibration.documented_values(params[0], settings))
+    assert fitted[0] == alone.values
+
+
+def test_baselines_learn_only_from_rows_they_may_see():
+    df = pd.DataFrame(
+        {
+            "episode": ["a", "a", "b", "c"],
+            "donor": ["russia", "south_korea", "south_korea", "un_agencies"],
+            "observed": ["ignored", "ignored", "accepted", "accepted"],
+            "predicted_mode": ["ignored"] * 4,
+            "brier": [0.0] * 4,
+        }
+    )
+    held = validation.baselines(df, {"russia"}, held_out=True)
+    # episode a held out: the other rows are all 'accepted'
+    assert list(held["common_mode"][:2]) == ["accepted", "accepted"]
+    assert list(held["ladder_mode"]) == ["accepted", "ignored", "ignored", "ignored"]
+    h = validation.headline(df.join(held))
+    assert h["baseline"] == max(h["common_accuracy"], h["ladder_accuracy"])
+
+
+def test_validate_report_is_generated_from_the_data(tmp_path):
+    dest = tmp_path / "docs" / "validation.md"
+    proc = run("aidsim-validate", "replicates=200", "report=true", f"report_path={dest}", f"hydra.run.dir={tmp_path / 'out'}")
+    assert proc.returncode == 0, proc.stderr
+    last = proc.stdout.strip().splitlines()[-1]
+    keys = [kv.split("=")[0] for kv in last.split()]
+    assert keys == ["accuracy", "brier", "baseline", "episodes"]
+    df = pd.read_csv(tmp_path / "out" / "validation.csv")
+    h = validation.headline(df)
+    text = dest.read_text()
+    assert f"| the model | {h['accuracy']:.3f} | {h['brier']:.3f} |" in text
+    assert f"from {len(df)} recorded donor answers in {df['episode'].nunique()} episodes" in text
+    assert "in sample" in text and "## What the model still gets wrong" in text
+    episodes_md = dest.with_name("episodes.md").read_text()
+    for ep in load_episodes(EPISODES):
+        assert f"(`{ep.name}`)" in episodes_md
+    assert set(df["observed"]) <= set(ANSWERS)
+
+
+def test_committed_docs_match_the_library():
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    text = (docs / "episodes.md").read_text()
+    episodes = load_episodes(EPISODES)
+    assert f"{len(episodes)} episodes" in text
+    for ep in episodes:
+        assert f"(`{ep.name}`)" in text
