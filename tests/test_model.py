@@ -171,7 +171,7 @@ def test_need_is_conserved(amnok):
 
 def test_tables_follow_the_documented_schema(amnok):
     model, resp, runs = amnok
-    assert list(resp.columns[:8]) == [
+    assert list(resp.columns[:9]) == [
         "replicate",
         "donor",
         "offer_day",
@@ -179,6 +179,7 @@ def test_tables_follow_the_documented_schema(amnok):
         "response_day",
         "first_response",
         "requested",
+        "countered",
         "aid_delivered",
     ]
     assert len(resp) == model.worlds * len(DONORS)

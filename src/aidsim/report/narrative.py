@@ -63,6 +63,14 @@ def _answer_text(donor: DonorAgent, response: int, silence: bool) -> str:
     return f"Pyongyang does not answer {name}."
 
 
+def _counter_text(donor: DonorAgent, response: int) -> str:
+    name = who(donor.donor_id)
+    asked = f"Pyongyang answers {_owner(name)} offer by naming what it wants instead: rice, cement and heavy equipment."
+    if response == Response.ACCEPTED:
+        return f"{asked} {name[0].upper() + name[1:]} agrees, and the aid is accepted."
+    return f"{asked} {name[0].upper() + name[1:]} will not send them; the offer lapses without an answer."
+
+
 def entries(model: AidModel, world: int = 0) -> list[Entry]:
     """The dispatch entries for one world (an index into the batch), oldest first."""
     rules = model.params.dprk
@@ -89,7 +97,9 @@ def entries(model: AidModel, world: int = 0) -> list[Entry]:
             asked = " in answer to its request" if donor.requested[i] and donor.request_day[i] <= donor.offer_day[i] else ""
             verb = "offer" if donor.donor_id in PLURAL else "offers"
             out.append(Entry(int(donor.offer_day[i]), 3, f"{name[0].upper() + name[1:]} {verb} relief supplies{how}{asked}.", donor.donor_id))
-        if donor.first_answer_day[i] != NO_DAY:
+        if donor.first_answer_day[i] != NO_DAY and donor.countered[i]:
+            out.append(Entry(int(donor.first_answer_day[i]), 4, _counter_text(donor, int(donor.first_answer[i])), "dprk"))
+        elif donor.first_answer_day[i] != NO_DAY:
             silence = bool(np.asarray(donor.hostility >= rules.silence_hostility).reshape(-1)[0])
             out.append(Entry(int(donor.first_answer_day[i]), 4, _answer_text(donor, int(donor.first_answer[i]), silence), "dprk"))
         if donor.first_answer[i] == Response.DEFERRED and donor.status[i] == Response.ACCEPTED:

@@ -44,6 +44,7 @@ def responses(model: AidModel) -> pd.DataFrame:
             "response_day": _days(stack("response_day")),
             "first_response": _category(_CODE[first], RESPONSES),
             "requested": stack("requested"),
+            "countered": stack("countered"),
             "aid_delivered": stack("delivered"),
         }
     )
