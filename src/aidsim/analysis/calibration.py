@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -211,11 +211,11 @@ def fit(episodes: Sequence[Episode], base: Sequence[Params], settings: FitSettin
         return neg_log_likelihood(rows(episodes, predicted, settings.anchors), settings.smoothing)
 
     study.optimize(objective, n_trials=settings.trials)
-    done = sorted((t for t in study.trials if t.value is not None), key=lambda t: t.value)
+    done = sorted((t for t in study.trials if t.value is not None), key=lambda t: cast(float, t.value))
     near = done[: max(3, len(done) // 10)]
     spread = {k: (min(t.params[k] for t in near), max(t.params[k] for t in near)) for k in settings.parameters}
     trace = list(np.minimum.accumulate([t.value if t.value is not None else np.inf for t in study.trials]))
-    return Fit(values=dict(done[0].params), spread=spread, best_nll=float(done[0].value), trace=[float(x) for x in trace])
+    return Fit(values=dict(done[0].params), spread=spread, best_nll=cast(float, done[0].value), trace=[float(x) for x in trace])
 
 
 def documented_values(params: Params, settings: FitSettings) -> dict[str, float]:

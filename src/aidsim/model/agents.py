@@ -9,13 +9,13 @@ not yet made, answers due, aid in the pipeline), which keeps a day cheap once wo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
 
 from aidsim.model import donors, flood, ladder
-from aidsim.model.ladder import ACCEPTED, DEFERRED, IGNORED, NO_DAY, NOT_OFFERED, PENDING, Num
+from aidsim.model.ladder import ACCEPTED, DEFERRED, IGNORED, NO_DAY, NOT_OFFERED, PENDING
 from aidsim.model.params import DONORS, Donor
 from aidsim.model.streams import logistic
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from aidsim.model.model import AidModel
 
 
-def at(x: Num, idx: np.ndarray) -> Num:
+def at(x: Any, idx: np.ndarray) -> Any:
     """`x` restricted to the worlds `idx`, whether it is per-world or shared by all worlds."""
     return x[idx] if isinstance(x, np.ndarray) and x.ndim else x
 
@@ -71,7 +71,7 @@ class DonorAgent(mesa.Agent["AidModel"]):
         body = channel.via or self.donor_id  # whose rung and presence the aid takes
         rung = m.params.actors[channel.via].rung if channel.via else p.rung
         log_thr = ladder.log_threshold(rung, self.hostility, self.relation, m.params.dprk)
-        resident = m.params.access.resident.get(body, False)  # type: ignore[call-overload]
+        resident = m.params.access.resident.get(body, False)
         access = ladder.access_cost(resident, m.border_closed, m.params.dprk)
         self.cost = ladder.offer_cost(log_thr, self.conditions, m.params.dprk) + access
 

@@ -7,7 +7,8 @@ is clipped to [0, 1]; donors then recompute how hostile and how close Pyongyang 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,7 +27,7 @@ def events_by_day(events: list[Event]) -> dict[int, list[Event]]:
     return dict(out)
 
 
-def shifted(levels: dict[str, Num], deltas: dict[str, float]) -> dict[str, Num]:
+def shifted(levels: dict[str, Num], deltas: Mapping[Any, float]) -> dict[str, Num]:
     """Levels moved by deltas, clipped to [0, 1]; a level may be one number or one per world."""
     return {k: np.clip(v + deltas[k], 0.0, 1.0) if k in deltas else v for k, v in levels.items()}
 

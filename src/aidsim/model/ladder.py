@@ -56,7 +56,7 @@ def hostility(donor: Donor, channel: ChannelCost, tension: dict[str, Num]) -> Nu
     tension, Washington to US-DPRK tension); an indirect channel (Red Cross, NGO) softens it,
     the way 2007's US money went through two US NGOs (fact 2).
     """
-    h = donor.base_hostility + channel.hostility
+    h: Num = donor.base_hostility + channel.hostility
     if donor.tension_link != "none":
         h = h + donor.tension_weight * tension[donor.tension_link]
     return np.clip(h, 0.0, 1.0)
@@ -155,4 +155,4 @@ def may_request(would_accept: np.ndarray, h: Num, ladder: Ladder) -> np.ndarray:
 
 def open_rung(p: np.ndarray, ladder: Ladder) -> np.ndarray:
     """The deepest rung the need alone would open (0 = self-reliance), ignoring who is offering."""
-    return sum((p >= t).astype(np.int8) for t in ladder.rung_thresholds)
+    return np.asarray(sum((p >= t).astype(np.int8) for t in ladder.rung_thresholds))

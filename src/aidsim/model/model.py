@@ -38,7 +38,7 @@ class AidModel(mesa.Model):
         self.params = params
         if replicates is None:
             replicates = params.replicates
-        ids = np.arange(replicates) if np.isscalar(replicates) else np.asarray(replicates, dtype=np.int64)
+        ids = np.arange(int(replicates)) if isinstance(replicates, (int, np.integer)) else np.asarray(replicates, dtype=np.int64)
         self.replicate_ids = ids
         self.worlds = len(ids)
         self.streams = Streams(params.seed, ids)

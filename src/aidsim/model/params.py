@@ -198,7 +198,7 @@ class Params(Strict):
         """Validate a composed Hydra/OmegaConf config (or a plain dict) into Params."""
         from omegaconf import DictConfig, OmegaConf
 
-        data = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+        data: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)  # type: ignore[assignment]
         known = set(cls.model_fields)
         return cls.model_validate({k: v for k, v in data.items() if k in known or k not in _RUNTIME_KEYS})
 
