@@ -7,6 +7,10 @@ A CDN path `<spec>/<file>` is file `<file>` of the npm package `<spec>`, so `npm
 unpacked without its top `package/` folder, fills the cache exactly. The specs are read from
 the installed solara itself, so the cache always matches the pinned solara version.
 
+plotly.js, which draws the live figures, is the file inside the installed `plotly` Python package:
+it is copied into the same cache (`plotly.js@<version>/plotly.min.js`, no npm needed) and served
+from there once per browser.
+
     python -m aidsim.app.assets            # fill the cache (what `aidsim-app` does on first start)
 """
 
@@ -36,6 +40,24 @@ mermaid, the draggable grid) that lazily needs anything else."""
 # default for font-awesome ("/font-awesome@4.5.0/css/...").
 _SPEC = r"((?:@[\w.-]+/)?[\w.-]+@[\w.+-]*\w)"
 _PATTERNS = (re.compile(r"\{\{\s*cdn\s*\}\}/" + _SPEC + "/"), re.compile(r"fontawesome_path[^=]*=\s*\"/" + _SPEC + "/"))
+
+
+def _plotly_js() -> Path:
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("plotly is not installed: pip install -e '.[app]'")
+    return Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
+
+
+def plotly_spec() -> str:
+    """`plotly.js@<version>` of the plotly.js inside the installed plotly package (from its header)."""
+    with open(_plotly_js(), encoding="utf-8") as f:
+        found = re.search(r"plotly\.js v(\d[\w.+-]*)", f.read(400))
+    return f"plotly.js@{found.group(1) if found else 'bundled'}"
+
+
+PLOTLY_URL = f"/_solara/cdn/{plotly_spec()}/plotly.min.js" if importlib.util.find_spec("plotly") else ""
+"""Where a tab loads plotly.js from: this server's asset cache (filled by `ensure`)."""
 
 
 def cache_dir() -> Path:
@@ -92,6 +114,12 @@ def ensure(verbose: bool = True) -> Path:
         if verbose:
             print(f"aidsim: fetching page asset {spec} (once) into {cache}", file=sys.stderr)
         _fetch(spec, target)
+    plotly = cache / plotly_spec() / "plotly.min.js"
+    if not plotly.is_file():
+        plotly.parent.mkdir(parents=True, exist_ok=True)
+        tmp = plotly.with_suffix(".tmp")
+        shutil.copyfile(_plotly_js(), tmp)
+        os.replace(tmp, plotly)
     return cache
 
 

@@ -70,36 +70,58 @@ def _one_line(exc: BaseException) -> str:
 
 
 @solara.component
-def Plot(make, room, drawn: int, large: bool):
-    """One live figure, drawn by plotly.js in the browser; rebuilt only when `drawn` or `large`
-    changes. `make.__name__` becomes its CSS class (the tests find it so)."""
-    try:
-        fig = solara.use_memo(lambda: make(room, large), [drawn, large])  # noqa: SH106
-    except Exception as exc:  # noqa: BLE001 - a figure that fails says so in one line; the page lives
-        solara.Error(f"{make.__name__}: {_one_line(exc)}", classes=["page-error"])
-        return
-    with solara.Column(classes=["figure", make.__name__], gap="0px"):
-        solara.FigurePlotly(fig, dependencies=[drawn, large])
+def Figure(board: live.Board, key: str, make, dependencies: list):
+    """One live figure, drawn by plotly.js in the browser. Its widget lives as long as the tab
+    (`board`) and is updated in place when `dependencies` change; `key` is its CSS class (the
+    tests find it so)."""
+    failed = solara.use_reactive("")
+
+    def build():
+        try:
+            spec = make()
+        except Exception as exc:  # noqa: BLE001 - a figure that fails says so in one line; the page lives
+            failed.set(f"{key}: {_one_line(exc)}")
+            return None
+        failed.set("")
+        return spec
+
+    def refresh():
+        spec = build()
+        if spec is not None and key in board.widgets:
+            board.update(key, spec)
+
+    solara.use_effect(refresh, dependencies)
+    if key not in board.widgets:
+        spec = build()
+        if spec is None:
+            solara.Error(failed.value, classes=["page-error"])
+            return
+        board.show(key, lambda: spec)
+    if failed.value:
+        solara.Error(failed.value, classes=["page-error"])
+    with solara.Column(classes=["figure", key], gap="0px"):
+        solara.display(board.widgets[key])
 
 
 @solara.component
-def WorldFigures(room: Classroom, drawn: int, large: bool):
+def WorldFigures(room: Classroom, board: live.Board, drawn: int, large: bool):
     """The class's world in five figures, drawn in each tab's own browser (no drawing lock shared
     between tabs): `drawn` moves every day, or every N days while playing."""
     makes = live.WORLD_FIGURES
     for row in (makes[:2], makes[2:4]):
         with solara.Columns([1, 1]):
             for make in row:
-                Plot(make, room, drawn, large)
-    Plot(makes[4], room, drawn, large)
+                Figure(board, make.__name__, partial(make, room, large), [drawn, large])
+    Figure(board, makes[4].__name__, partial(makes[4], room, large), [drawn, large])
 
 
 @solara.component
 def Feed(room: Classroom, version: int):
-    """The dispatch of the class's world in plain language, newest first."""
-    with solara.Card("Dispatch (newest first)"), solara.Column(classes=["dispatch-feed"], gap="0px"):
-        for e in room.feed():
-            solara.HTML(tag="div", unsafe_innerHTML=f'<span class="day-badge">Day {e.day}</span>{html.escape(e.text)}', classes=["dispatch-line"])
+    """The dispatch of the class's world in plain language, newest first (one HTML block: a new day
+    is one message to the browser, however long the dispatch)."""
+    lines = "".join(f'<div class="dispatch-line"><span class="day-badge">Day {e.day}</span>{html.escape(e.text)}</div>' for e in room.feed())
+    with solara.Card("Dispatch (newest first)"):
+        solara.HTML(tag="div", unsafe_innerHTML=lines, classes=["dispatch-feed"])
 
 
 @solara.component
@@ -144,7 +166,7 @@ def Decision(room: Classroom, version: int, on_decided):
 
 
 @solara.component
-def Debrief(room: Classroom, version: int, large: bool):
+def Debrief(room: Classroom, board: live.Board, version: int, large: bool):
     """After a role-play: the student's outcome against the model donor's, here and over many worlds."""
     comparison = solara.use_memo(lambda: compare(room), [version])
     mine, model = comparison.student, comparison.modelled
@@ -157,29 +179,29 @@ def Debrief(room: Classroom, version: int, large: bool):
             solara.Text(
                 f"The bars replay your decision, and let the model decide, in {comparison.worlds:,} worlds with these settings: was it the decision or luck?"
             )
-        with solara.Column(classes=["figure", "comparison_figure"]):
-            solara.FigurePlotly(live.comparison_figure(comparison, large), dependencies=[version, large])
+        Figure(board, "comparison_figure", lambda: live.comparison_figure(comparison, large), [version, large])
 
 
 @solara.component
-def ThisWorld(room: Classroom, version: int, drawn: int, large: bool, decide):
+def ThisWorld(room: Classroom, board: live.Board, version: int, drawn: int, large: bool, decide):
     """The class's world: its title, the seat's decision card when one is due, the role-play result
     at the end, the five live figures and the dispatch."""
     solara.HTML(tag="h2", unsafe_innerHTML=html.escape(room.title), classes=["world-title"])
-    if room.knobs != room.model_knobs:
-        solara.Info("The sliders have moved since this world began: press Reset to run them here (Many worlds uses them already).")
-    if room.awaiting_decision:
-        Decision(room, version, decide)
-    if room.done and room.seat:
-        Debrief(room, version, large)
+    with solara.Column(gap="0px"):  # always there: cards come and go inside it, the figures below stay mounted
+        if room.knobs != room.model_knobs:
+            solara.Info("The sliders have moved since this world began: press Reset to run them here (Many worlds uses them already).")
+        if room.awaiting_decision:
+            Decision(room, version, decide)
+        if room.done and room.seat:
+            Debrief(room, board, version, large)
     with solara.Columns([2, 1]):
         with solara.Column():
-            WorldFigures(room, drawn, large)
+            WorldFigures(room, board, drawn, large)
         Feed(room, version)
 
 
 @solara.component
-def ManyWorlds(room: Classroom, settings: tuple, large: bool):
+def ManyWorlds(room: Classroom, board: live.Board, settings: tuple, large: bool):
     """Each donor's outcome over 1,000 worlds for the current sliders, and a heatmap over two knobs."""
     knob_labels = {k.label: k.key for k in KNOBS}
     who = {"any donor": None} | {live.SHORT[d]: d for d in DONORS}
@@ -213,8 +235,7 @@ def ManyWorlds(room: Classroom, settings: tuple, large: bool):
                 solara.Error(failed, classes=["page-error"])
             else:
                 shares, seconds = computed
-                with solara.Column(classes=["figure", "shares_figure"]):
-                    solara.FigurePlotly(live.shares_figure(shares, WORLDS, large), dependencies=[settings, large])
+                Figure(board, "shares_figure", lambda: live.shares_figure(shares, WORLDS, large), [settings, large])
                 solara.Text(f"Computed on this page in {seconds:.2f} s for the current sliders and seed.", classes=["many-worlds-time"])
         with solara.Card("Where would it go differently? (heatmap)"):
             solara.Select("Across (x)", values=list(knob_labels), value=x)
@@ -225,8 +246,7 @@ def ManyWorlds(room: Classroom, settings: tuple, large: bool):
                 solara.Error(error.value, classes=["page-error"])
             if result.value is not None:
                 h = result.value
-                with solara.Column(classes=["figure", "heatmap_figure"]):
-                    solara.FigurePlotly(live.heatmap_figure(h, large), dependencies=[h, large])
+                Figure(board, "heatmap_figure", lambda: live.heatmap_figure(h, large), [id(h), large])
                 solara.Text(f"{len(h.xs) * len(h.ys)} cells x {h.worlds} worlds in {h.seconds:.1f} s; other settings as on the sliders.")
 
 
@@ -329,21 +349,21 @@ def Page():
     # re-renders only when its arguments change, so components get `version` (the world moved),
     # `drawn` (the figures should follow) and `settings` (a slider moved) as arguments.
     room = solara.use_memo(Classroom, [])
-    version = solara.use_reactive(0)
-    drawn = solara.use_reactive(0)
+    board = solara.use_memo(live.Board, [])  # the tab's figure widgets, kept and updated in place
+    clock = solara.use_reactive((0, 0))  # (version, drawn), moved together: one render per day
     playing = solara.use_reactive(False)
     large = solara.use_reactive(False)
     seed_text = solara.use_reactive(str(room.seed))
     seat_name = solara.use_reactive("nobody")
     speed = solara.use_reactive("normal (0.6 s a day)")
-    every = solara.use_reactive("every 5 days")  # a plotly update costs ~0.3 s of server time per figure
+    every = solara.use_reactive("every day")  # a day's redraw sends only the changed figure specs
     error = solara.use_reactive("")
     touched = solara.use_reactive(0)  # settings moved (sliders): many worlds recompute, this world waits for Reset
 
     def bump(force_draw: bool = True):
-        version.set(version.value + 1)
-        if force_draw or room.done or room.day % EVERY.get(every.value, 1) == 0:
-            drawn.set(drawn.value + 1)
+        version, drawn = clock.value
+        draw = force_draw or room.done or room.day % EVERY.get(every.value, 1) == 0
+        clock.set((version + 1, drawn + 1 if draw else drawn))
 
     def act(fn) -> None:
         """Run a click's work; a failure is one line under the controls and the page lives on."""
@@ -369,6 +389,7 @@ def Page():
         bump()
 
     solara.use_thread(play_loop, dependencies=[playing.value], intrusive_cancel=False)
+    version, drawn = clock.value
     settings = (room.preset, tuple(sorted(room.knobs.items())), room.seed, touched.value)
 
     solara.Style(PAGE_CSS + (LARGE_CSS if large.value else ""))
@@ -376,12 +397,12 @@ def Page():
         solara.AppBarTitle("aidsim classroom: disaster aid and a closed state")
         solara.Switch(label="Large type", value=large)
     with solara.Sidebar():
-        Controls(room, version.value, settings, act, lambda: touched.set(touched.value + 1), playing, seed_text, seat_name, speed, every, error)
+        Controls(room, version, settings, act, lambda: touched.set(touched.value + 1), playing, seed_text, seat_name, speed, every, error)
     with solara.lab.Tabs(lazy=True):
         with solara.lab.Tab("This world"):
-            ThisWorld(room, version.value, drawn.value, large.value, decide)
+            ThisWorld(room, board, version, drawn, large.value, decide)
         with solara.lab.Tab("Many worlds"):
-            ManyWorlds(room, settings, large.value)
+            ManyWorlds(room, board, settings, large.value)
         with solara.lab.Tab("Debrief"), solara.Card("Debrief export"):
             solara.Text(f"{room.title}: seed {room.seed}, day {room.day}.", classes=["debrief-title"])
             solara.Text(
