@@ -43,6 +43,15 @@ def test_the_library_holds_at_least_fifteen_sourced_episodes():
     }
 
 
+def test_the_answer_vocabulary_has_one_home():
+    import typing
+
+    from aidsim.analysis.episodes import Answer
+    from aidsim.model.ladder import RESPONSES
+
+    assert typing.get_args(Answer) == RESPONSES == ANSWERS
+
+
 def test_an_episode_runs_its_context_not_its_answers():
     ep = next(e for e in load_episodes(EPISODES) if e.name == "floods_2007")
     overrides = ep.overrides_for_run()

@@ -106,10 +106,9 @@ def batch_shares(params: Sequence[Params], worlds: int) -> list[dict[str, np.nda
     context keys becoming per-world arrays (as in the sweep engine's stacking); the batch runs to
     the longest horizon and each episode's answers are read on its own horizon day.
     """
-    from aidsim.model.ladder import Response
+    from aidsim.model.ladder import RESPONSE_CODE as code
     from aidsim.model.model import AidModel
 
-    code = np.array([ANSWERS.index(Response(i).label) for i in range(len(Response))])
     groups: dict[str, list[int]] = {}
     for i, p in enumerate(params):
         groups.setdefault(_structure(p), []).append(i)

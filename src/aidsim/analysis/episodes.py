@@ -20,10 +20,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from aidsim.model.config import load_yaml
 from aidsim.model.errors import ConfigError
-from aidsim.model.params import DONORS
+from aidsim.model.ladder import RESPONSES
+from aidsim.model.params import DONORS, Tension
 
-Answer = Literal["accepted", "deferred", "ignored", "rejected", "not_offered"]
-ANSWERS: tuple[str, ...] = ("accepted", "deferred", "ignored", "rejected", "not_offered")
+Answer = Literal["accepted", "deferred", "ignored", "rejected", "not_offered"]  # model.ladder.RESPONSES, as a type
+ANSWERS = RESPONSES
 Confidence = Literal["high", "medium", "low"]
 CONFIDENCE_WEIGHT = {"high": 1.0, "medium": 0.7, "low": 0.4}
 """How much a recorded row counts in the calibration likelihood (docs/validation.md)."""
@@ -78,11 +79,6 @@ class Row(_Strict):
     confidence: Confidence
     sources: list[Source] = Field(min_length=1)
     note: str = ""
-
-
-class Tension(_Strict):
-    inter_korean: float = Field(ge=0, le=1)
-    us_dprk: float = Field(ge=0, le=1)
 
 
 class Governments(_Strict):

@@ -45,6 +45,12 @@ class Response(IntEnum):
 # Plain ints for the hot paths: comparing arrays with IntEnum members is several times slower.
 NOT_OFFERED, PENDING, ACCEPTED, DEFERRED, IGNORED, REJECTED = (int(r) for r in Response)
 
+RESPONSES: tuple[str, ...] = ("accepted", "deferred", "ignored", "rejected", "not_offered")
+"""Final answers in the order tables, plots and episode scores use (PENDING at the horizon counts as ignored)."""
+
+RESPONSE_CODE = np.array([RESPONSES.index(Response(i).label) for i in range(len(Response))], dtype=np.int8)
+"""Status value -> position in RESPONSES."""
+
 NO_DAY = -1
 """The day recorded for something that has not happened (no offer, no answer)."""
 

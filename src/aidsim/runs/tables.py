@@ -9,15 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from aidsim.model.ladder import NO_DAY, Response
+from aidsim.model.ladder import NO_DAY, RESPONSE_CODE, RESPONSES
 from aidsim.model.model import AidModel
 from aidsim.model.params import DONORS
 
-RESPONSES: tuple[str, ...] = ("accepted", "deferred", "ignored", "rejected", "not_offered")
-"""Response labels in the order tables and plots use (PENDING at the horizon counts as ignored)."""
-
-_CODE = np.array([RESPONSES.index(Response(i).label) for i in range(len(Response))], dtype=np.int8)
-"""Status value -> position in RESPONSES (categorical codes: cheaper than building from strings)."""
+__all__ = ["RESPONSES", "responses", "runs", "summary"]
 
 
 def _days(a: np.ndarray) -> pd.arrays.IntegerArray:
@@ -40,9 +36,9 @@ def responses(model: AidModel) -> pd.DataFrame:
             "replicate": np.repeat(model.replicate_ids, d),
             "donor": _category(np.tile(np.arange(d, dtype=np.int8), w), DONORS),
             "offer_day": _days(stack("offer_day")),
-            "response": _category(_CODE[status], RESPONSES),
+            "response": _category(RESPONSE_CODE[status], RESPONSES),
             "response_day": _days(stack("response_day")),
-            "first_response": _category(_CODE[first], RESPONSES),
+            "first_response": _category(RESPONSE_CODE[first], RESPONSES),
             "requested": stack("requested"),
             "countered": stack("countered"),
             "aid_delivered": stack("delivered"),
