@@ -176,7 +176,44 @@ def test_ray_launcher(tmp_path):
     assert len(results.load(tmp_path / "ray", "runs")) == 80
 
 
+def on_a_terminal(*args: str, cwd: Path, columns: int) -> tuple[int, str]:
+    """Run aidsim-sweep with stdout and stderr on a pseudo-terminal `columns` wide (0: a terminal that
+    reports no size, as under `script` or in some CI runners): (exit code, what it showed)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    parent, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    proc = subprocess.Popen([str(BIN / "aidsim-sweep"), *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=child, stderr=child)
+    os.close(child)
+    shown = b""
+    while True:
+        try:
+            data = os.read(parent, 65536)
+        except OSError:  # EIO: the command closed the terminal
+            break
+        if not data:
+            break
+        shown += data
+    os.close(parent)
+    return proc.wait(timeout=600), shown.decode(errors="replace")
+
+
 def test_progress_bar_only_on_a_terminal(tmp_path, monkeypatch, capsys):
     code, _, err = in_process(monkeypatch, capsys, tmp_path, "replicates=20", "sweep.dir=p", "sweep.plots=false")
     assert code == 0 and "runs/s]" not in err  # stderr is captured here, not a terminal: no bar
     assert os.path.isfile(tmp_path / "p" / "manifest.json")
+
+
+def test_progress_bar_shows_on_a_terminal(tmp_path):
+    # The bar (tqdm: "<desc>: 100%|...| 2.20k/2.20k [00:01<00:00, 1.50kruns/s]") on a real terminal,
+    # and not with --no-progress: a broken or silenced bar fails here.
+    args = ("experiment=severity_line", "replicates=100", "sweep.chunk_worlds=500", "sweep.workers=1", "sweep.plots=false")
+    code, shown = on_a_terminal(*args, "sweep.dir=bar", cwd=tmp_path, columns=0)
+    assert code == 0, shown
+    assert "100%|" in shown and "runs/s]" in shown and "2.10k/2.10k" in shown, shown
+    code, shown = on_a_terminal(*args, "sweep.dir=quiet", "--no-progress", cwd=tmp_path, columns=100)
+    assert code == 0, shown
+    assert "runs/s]" not in shown and "100%|" not in shown, shown

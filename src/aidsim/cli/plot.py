@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aidsim.report.figures import FORMATS, study_figures
+FORMATS = ("png", "svg")
+"""Default formats (aidsim.report.figures.FORMATS; kept here so `--help` does not import matplotlib)."""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,6 +24,8 @@ def main(argv: list[str] | None = None) -> None:
     def draw() -> None:
         if not Path(args.folder).is_dir():
             raise ConfigError(f"folder={args.folder!r}: no such folder; give an aidsim-sweep results folder")
+        from aidsim.report.figures import study_figures
+
         files = study_figures(args.folder, tuple(args.format))
         print(f"figures: {Path(args.folder) / 'figures'} ({len(files)} files)")
         for f in files:

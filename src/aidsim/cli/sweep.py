@@ -5,22 +5,23 @@ from __future__ import annotations
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import hydra
-from hydra.core.hydra_config import HydraConfig
-from hydra.experimental.callback import Callback
-from hydra.types import RunMode
-from omegaconf import DictConfig
+from aidsim.cli.guard import guarded, quick_help
 
-from aidsim.cli.guard import guarded
-from aidsim.model.config import conf_dir, to_params
-from aidsim.runs.cells import RUNTIME_KEYS, knob
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
+SUMMARY = "a study (parameter cells x replicate worlds) into a resumable results store; --force, --no-progress; docs/scaling.md"
 
 
 def _job_labels(cfg: DictConfig) -> dict[str, Any]:
     """A Hydra -m job's own overrides of the model (its cell), as constant columns."""
+    from hydra.core.hydra_config import HydraConfig
     from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from aidsim.model.config import to_params
+    from aidsim.runs.cells import RUNTIME_KEYS, knob
 
     hc = HydraConfig.get()
     choices, params = hc.runtime.choices, to_params(cfg)
@@ -39,8 +40,10 @@ def _figures(root: Path | str) -> list[Path]:
     return figures.study_figures(root)
 
 
-@hydra.main(config_path=str(conf_dir()), config_name="sweep", version_base="1.3")
 def _sweep(cfg: DictConfig) -> None:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
     from aidsim.runs.study import run_study
 
     hc = HydraConfig.get()
@@ -61,13 +64,38 @@ def _sweep(cfg: DictConfig) -> None:
         print(f"figures: {root / 'figures'} ({len(_figures(root))} files)")
 
 
-class FiguresAtEnd(Callback):
-    """Hydra callback: after a -m sweep's last job, draw the whole study's figures."""
+def _figures_at_end() -> type:
+    from hydra.experimental.callback import Callback
 
-    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        if config.sweep.plots:
-            files = _figures(config.sweep.dir)
-            print(f"figures: {Path(config.sweep.dir) / 'figures'} ({len(files)} files)")
+    class FiguresAtEnd(Callback):
+        """Hydra callback: after a -m sweep's last job, draw the whole study's figures."""
+
+        def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+            if config.sweep.plots:
+                files = _figures(config.sweep.dir)
+                print(f"figures: {Path(config.sweep.dir) / 'figures'} ({len(files)} files)")
+
+    FiguresAtEnd.__module__ = __name__
+    FiguresAtEnd.__qualname__ = "FiguresAtEnd"
+    return FiguresAtEnd
+
+
+def __getattr__(name: str) -> Any:
+    # conf/launcher/*.yaml name `aidsim.cli.sweep.FiguresAtEnd`; built on first use so that importing
+    # this module (and `--help`) does not import Hydra.
+    if name == "FiguresAtEnd":
+        cls = _figures_at_end()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _app() -> Any:
+    import hydra
+
+    from aidsim.model.config import conf_dir
+
+    return hydra.main(config_path=str(conf_dir()), config_name="sweep", version_base="1.3")(_sweep)
 
 
 _FLAGS = {"--force": "sweep.force=true", "--no-progress": "sweep.progress=false"}
@@ -81,6 +109,8 @@ def main() -> None:
     """`aidsim-sweep`: a Hydra app; `--force` and `--no-progress` are shorthands for
     `sweep.force=true` and `sweep.progress=false`. Ctrl-C and SIGTERM stop it in one line (exit
     130 and 143), keeping finished chunks."""
+    if quick_help("aidsim-sweep", "sweep", SUMMARY, sys.argv[1:]):
+        return
     sys.argv = [_FLAGS.get(a, a) for a in sys.argv]
     previous = signal.signal(signal.SIGTERM, _terminate)
     got: list[int] = []
@@ -91,7 +121,7 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, note_term)
     try:
-        guarded(_sweep, "aidsim-sweep")()
+        guarded(_app(), "aidsim-sweep")()
     except KeyboardInterrupt:
         how = "stopped (SIGTERM)" if got else "interrupted"
         print(f"aidsim-sweep: {how}; finished chunks are kept: run the same command to resume", file=sys.stderr)

@@ -22,9 +22,18 @@ def conf_dir() -> Path:
 
 
 def to_params(cfg: Any) -> Params:
-    """Validate a composed config; any problem becomes a one-line ConfigError."""
+    """Validate a composed config; any problem becomes a one-line ConfigError, including true/false
+    where a number belongs (pydantic would read `flood.severity=true` as 1.0), for every command."""
+    from omegaconf import DictConfig, OmegaConf
+
+    from aidsim.model.errors import bool_for_number
+
+    data = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+    wrong = bool_for_number(Params, data)
+    if wrong:
+        raise ConfigError(wrong)
     try:
-        return Params.from_config(cfg)
+        return Params.from_config(data)
     except ValidationError as exc:
         raise ConfigError(describe(exc, Params)) from exc
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import types
 import typing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
+if TYPE_CHECKING:  # pydantic is imported where it is used: `ConfigError` alone stays cheap (start-up)
+    from pydantic import BaseModel, ValidationError
 
 EXIT_BAD_INPUT = 2
 
@@ -21,6 +22,8 @@ class ConfigError(Exception):
 
 def _field_at(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, Any]:
     """Walk `loc` through nested pydantic models; return (owner model, FieldInfo or None)."""
+    from pydantic import BaseModel
+
     owner: Any = model
     info = None
     for part in loc:
@@ -65,6 +68,8 @@ def _allowed(model: type[BaseModel], loc: tuple[Any, ...], err: Any) -> str:
 
 
 def _number_fields(model: Any) -> dict[str, Any]:
+    from pydantic import BaseModel
+
     return getattr(model, "model_fields", {}) if isinstance(model, type) and issubclass(model, BaseModel) else {}
 
 

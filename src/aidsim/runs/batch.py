@@ -139,7 +139,11 @@ def progress_bar(total: int, desc: str, enabled: bool) -> Any:
         from tqdm import tqdm
     except ImportError:  # the `sweep` extra is not installed: run without a bar
         return None
-    return tqdm(total=total, desc=desc, unit="runs", unit_scale=True, file=sys.stderr, smoothing=0.1)
+    try:  # a terminal that reports no width (`script`, `docker exec`, some CI runners) would get an empty bar
+        width = os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        width = 0
+    return tqdm(total=total, desc=desc, unit="runs", unit_scale=True, file=sys.stderr, smoothing=0.1, ncols=None if width > 0 else 80)
 
 
 def make_chunks(params: Sequence[Params], columns: Sequence[dict[str, Any]], chunk_worlds: int) -> list[Chunk]:
