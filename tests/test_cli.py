@@ -77,25 +77,15 @@ def test_bad_input_gets_one_line_and_exit_2(tmp_path, arg, expected):
     assert not (tmp_path / "responses.parquet").exists()
 
 
-def test_validate_scores_the_shipped_episodes(tmp_path):
+def test_validate_scores_the_shipped_episodes_beside_the_baselines(tmp_path):
     proc = aidsim("replicates=300", f"hydra.run.dir={tmp_path}", prog="aidsim-validate")
     assert proc.returncode == 0, proc.stderr
-    last = proc.stdout.strip().splitlines()[-1]
-    assert last.startswith("accuracy=") and " brier=" in last
-    accuracy = float(last.split()[0].split("=")[1])
-    assert accuracy >= 0.8
+    last = dict(kv.split("=") for kv in proc.stdout.strip().splitlines()[-1].split())
+    assert list(last) == ["accuracy", "brier", "baseline", "episodes"]
+    assert float(last["accuracy"]) >= float(last["baseline"])  # in sample, the fitted model beats the trivial rules
     df = pd.read_csv(tmp_path / "validation.csv")
     assert list(df.columns[:5]) == ["episode", "donor", "observed", "predicted_mode", "p_observed"]
-    assert set(df["episode"]) == {"amnok_2024", "floods_2007", "tumen_2016"}
-
-
-def test_validate_reads_episodes_from_any_folder(tmp_path):
-    eps = tmp_path / "eps"
-    eps.mkdir()
-    (eps / "what_if.yaml").write_text("name: detente_guess\ntitle: A guess\nscenario: detente\nobserved: {russia: deferred}\nsources: [classroom]\n")
-    proc = aidsim(f"episodes_dir={eps}", "replicates=100", f"hydra.run.dir={tmp_path / 'out'}", prog="aidsim-validate")
-    assert proc.returncode == 0, proc.stderr
-    assert "detente_guess" in proc.stdout
+    assert df["episode"].nunique() == int(last["episodes"]) >= 15
 
 
 def test_validate_names_the_file_and_field_of_a_malformed_episode(tmp_path):

@@ -166,9 +166,9 @@ def rows(episodes: Sequence[Episode], predicted: Sequence[Mapping[str, np.ndarra
                     "episode": ep.name,
                     "donor": donor,
                     "observed": answer,
-                    "weight": ep.weight(donor) * (anchors or {}).get(ep.name, 1.0),
                     "predicted_mode": ANSWERS[int(np.argmax(p))],
                     "p_observed": float(p[ANSWERS.index(answer)]),
+                    "weight": ep.weight(donor) * (anchors or {}).get(ep.name, 1.0),
                     "brier": float(sum((p[i] - (a == answer)) ** 2 for i, a in enumerate(ANSWERS))),
                     **{f"p_{a}": float(p[i]) for i, a in enumerate(ANSWERS)},
                 }
