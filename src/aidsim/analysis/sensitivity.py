@@ -191,7 +191,7 @@ def sobol_figure(indices: pd.DataFrame, ranges: Mapping[str, Range], titles: Map
         ax.set_ylabel("index (share of\noutput variance)")
         valid = d["S1"].notna().any()
         low = min(-0.05, float(np.nanmin(d["S1"] - d["S1_conf"]))) if valid else -0.05
-        high = max(1.05, float(np.nanmax(d["ST"] + d["ST_conf"]))) if valid else 1.05
+        high = max(1.05, float(np.nanmax(np.r_[d["ST"] + d["ST_conf"], d["S1"] + d["S1_conf"]]))) if valid else 1.05
         ax.set_ylim(low, high)
         ax.axhline(0, color=BLACK, lw=0.5)
 

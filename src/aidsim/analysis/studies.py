@@ -246,6 +246,7 @@ class SensitivitySettings(BaseModel):
     morris_trajectories: int = Field(ge=2, le=10_000)
     morris_levels: int = Field(ge=2, le=100)
     resamples: int = Field(ge=10, le=100_000)
+    report: str | None = None
 
 
 class DiscoverSettings(BaseModel):
@@ -256,6 +257,7 @@ class DiscoverSettings(BaseModel):
     peel_alpha: float = Field(gt=0, lt=0.5)
     mass_min: float = Field(gt=0, lt=1)
     reuse_sweep: bool
+    report: str | None = None
 
 
 class WhatIfSettings(BaseModel):
@@ -370,6 +372,19 @@ def _copy(src: Path, dst: Path) -> None:
     dst.write_bytes(src.read_bytes())
 
 
+def publish(out: Path, report: str, render: Callable[[dict[str, str]], str], figures: Sequence[str]) -> None:
+    """Copy a command's report and figures out of its results folder (e.g. into docs/).
+
+    The figures go beside the report, named `<report stem>_<figure>` so that several reports can
+    share a folder; `render(names)` writes the report with those names for its image links.
+    """
+    dest = Path(report)
+    names = {f: f"{dest.stem}_{f}" for f in figures}
+    for f, name in names.items():
+        store.atomic_write(dest.parent / name, functools.partial(_copy, out / f))
+    store.write_text(dest, render(names))
+
+
 def _write_csv(out: Path, name: str, df: pd.DataFrame, files: list[str]) -> None:
     store.write_text(out / name, df.to_csv(index=False, float_format="%.6g"))
     files.append(name)
@@ -386,9 +401,12 @@ def _save(fig: Any, out: Path, name: str, files: list[str]) -> None:
 
 
 def sensitivity(cfg: DictConfig, study: Study, out: Path) -> list[str]:
-    """Sobol and/or Morris indices of the five outputs over the study's ranges; returns files written."""
+    """Sobol and/or Morris indices of the five outputs over the study's ranges, and `summary.md`
+    (written from those tables); returns files written."""
     from aidsim.analysis import sensitivity as sa
+    from aidsim.report.markdown import sensitivity_markdown
 
+    start = time.perf_counter()
     s = cfg.sensitivity
     methods = list(s.methods)
     reps = int(cfg.replicates or study.replicates)
@@ -397,9 +415,11 @@ def sensitivity(cfg: DictConfig, study: Study, out: Path) -> list[str]:
     base = base_config(study, reps, seed)
     titles = {k: v[0] for k, v in OUTPUTS.items()}
     units = {k: v[1] for k, v in OUTPUTS.items()}
+    results: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
     if "sobol" in methods:
         ev = Evaluator(base, cfg.chunk, cfg.progress, "sobol")
         idx, design = sa.sobol(ranges, ev.outcomes, int(s.sobol_n), seed, int(s.resamples))
+        results["sobol"] = idx, design
         _write_csv(out, "sobol.csv", idx, files)
         _write_csv(out, "design_sobol.csv", design, files)
         cap = f"{study.name}: Sobol S1/ST, N={s.sobol_n} ({len(design)} points x {reps} worlds), 95% bootstrap intervals"
@@ -407,10 +427,23 @@ def sensitivity(cfg: DictConfig, study: Study, out: Path) -> list[str]:
     if "morris" in methods:
         ev = Evaluator(base, cfg.chunk, cfg.progress, "morris")
         idx, design = sa.morris(ranges, ev.outcomes, int(s.morris_trajectories), int(s.morris_levels), seed, int(s.resamples))
+        results["morris"] = idx, design
         _write_csv(out, "morris.csv", idx, files)
         _write_csv(out, "design_morris.csv", design, files)
         cap = f"{study.name}: Morris, {s.morris_trajectories} trajectories x {len(ranges) + 1} points x {reps} worlds"
         _save(sa.morris_figure(idx, ranges, titles, units, cap, len(design)), out, "morris.png", files)
+    # The outputs at the study's base point (every varied knob at its base value), for comparison with the design.
+    at_base = Evaluator(base, 1, False, "base").outcomes(pd.DataFrame([{k: _plain(OmegaConf.select(base, k)) for k in study.parameters}])).iloc[0]
+    seconds = time.perf_counter() - start
+    settings = {"sobol_n": int(s.sobol_n), "trajectories": int(s.morris_trajectories), "levels": int(s.morris_levels)}
+
+    def render(names: dict[str, str]) -> str:
+        return sensitivity_markdown(study, results, at_base, reps, seed, settings, seconds, names)
+
+    store.write_text(out / "summary.md", render({f: f for f in files if f.endswith(".png")}))
+    files.append("summary.md")
+    if s.get("report"):
+        publish(out, str(s.report), render, [f for f in files if f.endswith(".png")])
     return files
 
 
@@ -461,8 +494,13 @@ def discover(cfg: DictConfig, study: Study, out: Path) -> list[str]:
     _save(discovery.tradeoff_figure(box, cap), out, "tradeoff.png", files)
     from aidsim.report.markdown import discovery_markdown
 
-    store.write_text(out / "box.md", discovery_markdown(box, str(cfg.target), float(d.threshold), source))
+    def render(names: dict[str, str]) -> str:
+        return discovery_markdown(box, str(cfg.target), float(d.threshold), source, study=study.name, figure=names.get("tradeoff.png"))
+
+    store.write_text(out / "box.md", render({"tradeoff.png": "tradeoff.png"}))
     files.append("box.md")
+    if d.get("report"):
+        publish(out, str(d.report), render, ["tradeoff.png"])
     return files
 
 
@@ -472,7 +510,7 @@ def whatif_table(base: DictConfig, changes: Sequence[tuple[str, dict[str, Any]]]
     from aidsim.runs.batch import evaluate
 
     n, horizon, rows, baseline = int(base.replicates), int(base.horizon_days), [], None
-    for label, cell in changes:
+    for i, (label, cell) in enumerate(changes):
         runs, resp = evaluate(base, [cell])
         out = cell_outcomes(runs, resp, horizon, allies(base)).iloc[0]
         # Common random numbers: world r sees the same draws in every row, so compare world by world.
@@ -481,10 +519,14 @@ def whatif_table(base: DictConfig, changes: Sequence[tuple[str, dict[str, Any]]]
         k = int(runs["any_accepted"].sum())
         lo, hi = wilson(k, n)
         top = runs["first_accept_donor"].value_counts(normalize=True)
+        seoul = resp.loc[(resp["donor"] == "south_korea").to_numpy() & (resp["response"] != "not_offered").to_numpy(), "response"]
+        seoul_answers = seoul.astype(str).value_counts(normalize=True)
         rows.append(
             {
                 "change": label,
                 "set": ", ".join(f"{key}={v}" for key, v in cell.items()),
+                # each key's value in the base and with the change, read from the config (none for the baseline row)
+                "setting": "" if i == 0 else "; ".join(f"{key} {_plain(OmegaConf.select(base, key))} -> {v}" for key, v in cell.items()),
                 "worlds": n,
                 **out.to_dict(),
                 "p_any_low": float(lo),
@@ -492,6 +534,9 @@ def whatif_table(base: DictConfig, changes: Sequence[tuple[str, dict[str, Any]]]
                 "first_donor": top.index[0] if k else "",
                 "first_donor_share": float(top.iloc[0]) if k else 0.0,
                 "p_past_allies": float((runs["deepest_rung"] >= 2).mean()),  # turned to international bodies or lower
+                "p_seoul_offered": len(seoul) / n,
+                "seoul_answer": seoul_answers.index[0] if len(seoul) else "",  # the most common answer to Seoul's offer
+                "seoul_answer_share": float(seoul_answers.iloc[0]) if len(seoul) else 0.0,
                 "gained": int((accepted & ~baseline).sum()),  # worlds that accept with the change but not without
                 "lost": int((baseline & ~accepted).sum()),
             }

@@ -52,7 +52,8 @@ def summary_lines(cfg: DictConfig, out: Path) -> str:
     if cfg.command == "discover":
         return (out / "box.md").read_text(encoding="utf-8").split("\n## ")[0].strip()
     table = pd.read_csv(out / "whatif.csv")
-    return "\n".join(f"{r.change:<55} P(any accepted)={r.p_any_accepted:.3f} [{r.p_any_low:.3f}, {r.p_any_high:.3f}]" for r in table.itertuples())
+    width = int(table["change"].str.len().max())
+    return "\n".join(f"{r.change:<{width}} P(any accepted)={r.p_any_accepted:.3f} [{r.p_any_low:.3f}, {r.p_any_high:.3f}]" for r in table.itertuples())
 
 
 def _argv_command(argv: list[str]) -> list[str]:
