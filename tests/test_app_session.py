@@ -179,3 +179,21 @@ def test_app_rejects_a_busy_port_in_one_line():
         done = subprocess.run([sys.executable, "-m", "aidsim.cli.app", "--port", str(port)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip() == f"aidsim-app: error: --port {port}: already in use on 127.0.0.1; pick another, e.g. --port {port + 1}"
+
+
+def test_many_worlds_are_computed_once_per_settings_and_shared():
+    knobs = S.preset_knobs("amnok_2024")
+    first, seconds = outcome_shares("amnok_2024", knobs, 77, worlds=50)
+    first.iloc[0, 0] = -1.0  # a tab's copy: changing it does not change what the next tab gets
+    again, same_seconds = outcome_shares("amnok_2024", dict(reversed(list(knobs.items()))), 77, worlds=50)
+    assert same_seconds == seconds  # served from the shared result, not computed again
+    assert again.iloc[0, 0] >= 0
+    fresh = _shares_uncached("amnok_2024", knobs, 77, 50)
+    pd.testing.assert_frame_equal(again, fresh)
+
+
+def _shares_uncached(preset, knobs, seed, worlds):
+    model = AidModel(S.settings_params(preset, knobs, seed, worlds), record=False).run()
+    from aidsim.runs.tables import summary
+
+    return summary(responses(model))[list(RESPONSES)]

@@ -7,7 +7,9 @@ at the table do better than the model's donor would have (the same decision repl
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,12 +26,35 @@ HEATMAP_WORLDS = 200
 HEATMAP_CELLS = 5
 
 
+_SHARES: OrderedDict[tuple, tuple[pd.DataFrame, float]] = OrderedDict()
+_SHARES_LOCKS: dict[tuple, threading.Lock] = {}
+_SHARES_GUARD = threading.Lock()
+SHARES_CACHE = 256
+"""Settings whose many-worlds shares are kept: a class on one preset and seed computes them once."""
+
+
 def outcome_shares(preset: str, knobs: dict[str, float], seed: int, worlds: int = WORLDS) -> tuple[pd.DataFrame, float]:
     """Share of worlds in which each donor's offer met each answer (rows: donors, columns:
-    tables.RESPONSES), and the seconds it took."""
-    t0 = time.perf_counter()
-    model = AidModel(settings_params(preset, knobs, seed, worlds), record=False).run()
-    return _shares(tables.responses(model)), time.perf_counter() - t0
+    tables.RESPONSES), and the seconds it took. The result depends only on the settings and the
+    seed, so it is computed once for all tabs (thirty tabs asking at once wait for one run)."""
+    key = (preset, tuple(sorted(knobs.items())), int(seed), int(worlds))
+    with _SHARES_GUARD:
+        lock = _SHARES_LOCKS.setdefault(key, threading.Lock())
+    with lock:
+        with _SHARES_GUARD:
+            if key in _SHARES:
+                _SHARES.move_to_end(key)
+                shares, seconds = _SHARES[key]
+                return shares.copy(), seconds
+        t0 = time.perf_counter()
+        model = AidModel(settings_params(preset, knobs, seed, worlds), record=False).run()
+        result = _shares(tables.responses(model)), time.perf_counter() - t0
+        with _SHARES_GUARD:
+            _SHARES[key] = result
+            while len(_SHARES) > SHARES_CACHE:
+                old, _ = _SHARES.popitem(last=False)
+                _SHARES_LOCKS.pop(old, None)
+        return result[0].copy(), result[1]
 
 
 def _shares(resp: pd.DataFrame) -> pd.DataFrame:
