@@ -266,10 +266,13 @@ def test_presence_makes_a_resident_body_cheaper_to_accept():
     assert accepted("true") > accepted("false") + 0.3
 
 
-def test_a_sealed_border_turns_declines_into_explicit_refusals():
-    un = _donor(["access.border_closed=true", "dprk.closure_cost=5"], "un_agencies")
-    offered = un.status != int(Response.NOT_OFFERED)
-    assert (un.status[offered] == int(Response.REJECTED)).mean() >= 0.95
+def test_a_sealed_border_closes_every_channel():
+    def accepted(closed: str) -> float:
+        overrides = ["flood.severity=20", "access=amnok_2024", "dprk.closure_cost=8", f"access.border_closed={closed}", "replicates=400"]
+        model = AidModel(load(overrides)).run()
+        return float(tables.runs(model)["any_accepted"].mean())
+
+    assert accepted("false") > accepted("true") + 0.5
 
 
 def test_a_stance_shock_seals_the_border_on_its_day():

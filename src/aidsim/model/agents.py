@@ -165,7 +165,7 @@ class Dprk(mesa.Agent["AidModel"]):
             if donor.n_pending:
                 due = np.flatnonzero((donor.status == PENDING) & (donor.offer_day <= day - rules.response_delay_days))
                 u_how = m.streams.uniform(day, donor.slots[2], due)
-                answer = np.where(yes[due], ACCEPTED, ladder.decline(donor.profile.ally, at(donor.hostility, due), u_how, rules, at(m.border_closed, due)))
+                answer = np.where(yes[due], ACCEPTED, ladder.decline(donor.profile.ally, at(donor.hostility, due), u_how, rules))
                 if not donor.profile.ally:  # allies are thanked and deferred, never haggled with
                     countered = ladder.counter_request(score[due], at(donor.hostility, due), at(m.border_closed, due), rules)
                     if countered.any():

@@ -126,18 +126,18 @@ def acceptance_score(situation: np.ndarray, appeal: np.ndarray, cost: Num) -> np
     return situation + appeal - cost
 
 
-def decline(ally: bool, h: Num, u: np.ndarray, ladder: Ladder, border_closed: bool | np.ndarray = False) -> np.ndarray:
+def decline(ally: bool, h: Num, u: np.ndarray, ladder: Ladder) -> np.ndarray:
     """How an offer that is not taken is answered.
 
     Allies and donors held in little hostility are thanked and deferred (fact 4: Russia, 2024).
-    Donors held in high hostility meet silence (fact 3: Seoul, 2024). In between, the offer is
-    mostly left unanswered and sometimes refused outright with a stated reason
-    (`explicit_rejection_prob`: Seoul's 2012 offer called "not necessary"); while the border is
-    sealed every such offer is refused outright (the UN's 2020 offer: "we will do it ourselves").
+    Donors held in high hostility meet silence (fact 3: Seoul, 2024; also every offer of 2022 while
+    the border was sealed). In between, the offer is mostly left unanswered and sometimes refused
+    outright with a stated reason (`explicit_rejection_prob`: Seoul's 2012 offer called "not
+    necessary", the WFP's rice in 2019, the UN in August 2020).
     """
     if ally:
         return np.full(u.shape, DEFERRED, dtype=np.int8)
-    out = np.where(border_closed | (u < ladder.explicit_rejection_prob), REJECTED, IGNORED)
+    out = np.where(u < ladder.explicit_rejection_prob, REJECTED, IGNORED)
     out = np.where(h >= ladder.silence_hostility, IGNORED, out)
     return np.where(h < ladder.courtesy_hostility, DEFERRED, out).astype(np.int8)
 
