@@ -5,15 +5,12 @@ Start-up is kept short (experiments/benchmark_startup.py measures it):
 - `--help` is answered from the config files before Hydra is imported (`guard.quick_help`);
 - the config is validated (pydantic only) before Mesa, pandas and matplotlib are imported, so a bad
   key is reported before any heavy import;
-- the timeline figure (matplotlib: about a third of a default run's CPU time) is drawn by a helper
-  process that starts right after validation and imports matplotlib while this one imports Mesa and
-  runs the model; on two cores the two overlap.
+- matplotlib is imported only to draw the timeline, after the model has run.
 """
 
 from __future__ import annotations
 
 import shutil
-import signal
 import sys
 import time
 from pathlib import Path
@@ -23,9 +20,6 @@ from aidsim.cli.guard import guarded, quick_help
 from aidsim.model.errors import ConfigError
 
 if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
-    from multiprocessing.process import BaseProcess
-
     import pandas as pd
     from omegaconf import DictConfig
 
@@ -60,18 +54,12 @@ def checked_params(cfg: DictConfig) -> Params:
     return params
 
 
-def write_run(
-    out: Path, params: Params, model: AidModel, cfg: DictConfig, seconds: float, figure: TimelineHelper | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Write a scenario run's results folder; return (responses, runs) tables. The timeline is
-    drawn by `figure` (a helper process) when given, else here when `output.figures` is on."""
+def write_run(out: Path, params: Params, model: AidModel, cfg: DictConfig, seconds: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Write a scenario run's results folder; return (responses, runs) tables."""
     from omegaconf import OmegaConf
 
     from aidsim.report import narrative
     from aidsim.runs import store, tables
-
-    if figure is not None:
-        figure.draw(model, out / "timeline.png")
 
     resp, runs = tables.responses(model), tables.runs(model)
     store.write_parquet(out / "responses.parquet", resp)
@@ -80,9 +68,7 @@ def write_run(
     store.write_text(out / "dispatch.md", narrative.dispatch_markdown(model, cfg.output.dispatch_replicate))
     store.write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     store.write_json(out / "provenance.json", store.provenance(params.seed, replicates=model.worlds, seconds=round(seconds, 3)))
-    if figure is not None:
-        figure.wait()
-    elif cfg.output.figures:
+    if cfg.output.figures:
         draw_timeline(model, out / "timeline.png")
     return resp, runs
 
@@ -91,66 +77,6 @@ def draw_timeline(model: AidModel, path: Path) -> None:
     from aidsim.report import figures
 
     figures.save(figures.timeline_figure(model), path)
-
-
-def _timeline_worker(conn: Connection) -> None:
-    """The helper process: import matplotlib and the figure code at once (while the parent runs the
-    model), then draw the model it is sent. Replies "ok" or the error's one line."""
-    import pickle
-
-    import aidsim.model.model  # noqa: F401  (unpickling the model needs it; import while waiting)
-    import aidsim.report.figures  # noqa: F401
-
-    try:
-        message = conn.recv_bytes()
-    except EOFError:  # the parent stopped before the model ran (bad input, Ctrl-C)
-        return
-    try:
-        model, path = pickle.loads(message)
-        draw_timeline(model, path)
-        conn.send("ok")
-    except Exception as exc:  # reported by the parent as a one-line error
-        conn.send(f"{type(exc).__name__}: {exc}")
-
-
-class TimelineHelper:
-    """A helper process that draws timeline.png (see the module docstring: start-up)."""
-
-    def __init__(self) -> None:
-        import multiprocessing
-
-        # spawn: a fresh interpreter (no fork of this process); it imports only this light module.
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._proc: BaseProcess = ctx.Process(target=_timeline_worker, args=(child,), daemon=True, name="aidsim-timeline")
-        # Started with Ctrl-C ignored (inherited across exec): the parent alone reports an interrupt.
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            self._proc.start()
-        finally:
-            signal.signal(signal.SIGINT, previous)
-        child.close()
-
-    def draw(self, model: AidModel, path: Path) -> None:
-        import pickle
-
-        self._conn.send_bytes(pickle.dumps((model, path), protocol=pickle.HIGHEST_PROTOCOL))
-
-    def wait(self) -> None:
-        try:
-            reply = self._conn.recv()
-        except EOFError:
-            reply = f"the figure process ended with exit code {self._proc.exitcode}"
-        self.close()
-        if reply != "ok":
-            raise ConfigError(f"timeline.png: not drawn ({reply}); pass output.figures=false to skip the figure")
-
-    def close(self) -> None:
-        self._conn.close()
-        self._proc.join(timeout=5)
-        if self._proc.is_alive():
-            self._proc.kill()
-            self._proc.join()
 
 
 def format_summary(resp: pd.DataFrame, runs: pd.DataFrame) -> str:
@@ -219,22 +145,17 @@ def _import_model() -> None:
 def _run(cfg: DictConfig) -> None:
     out = output_dir()
     existed = {p.name for p in out.iterdir() if p.name != ".hydra" and p.suffix != ".log"} if out.is_dir() else set()
-    figure = None
     try:
         _refuse_reuse(out, cfg)
         params = checked_params(cfg)
-        if cfg.output.figures:
-            figure = TimelineHelper()
         _import_model()
         from aidsim.model.model import AidModel
 
         start = time.perf_counter()
         model = AidModel(params).run()
         seconds = time.perf_counter() - start
-        resp, runs = write_run(out, params, model, cfg, seconds, figure)
+        resp, runs = write_run(out, params, model, cfg, seconds)
     except BaseException:
-        if figure is not None:
-            figure.close()
         _clean_failed(out, existed)
         raise
     print(f"{params.scenario.title or params.scenario.name}: {model.worlds} worlds x {params.horizon_days} days, seed {params.seed} ({seconds:.2f} s)")
