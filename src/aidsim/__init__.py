@@ -19,11 +19,11 @@ def __getattr__(name: str) -> Any:
 
         return AidModel
     if name == "load_params":
-        from aidsim.model.config import load
+        from aidsim.model import config
 
-        return load
+        return config.load
     if name == "load":
-        from aidsim.runs.store import load
+        from aidsim.runs import store
 
-        return load
+        return store.load
     raise AttributeError(f"module 'aidsim' has no attribute {name!r}")

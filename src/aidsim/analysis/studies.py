@@ -438,7 +438,7 @@ def sensitivity(cfg: DictConfig, study: Study, out: Path) -> list[str]:
     settings = {"sobol_n": int(s.sobol_n), "trajectories": int(s.morris_trajectories), "levels": int(s.morris_levels)}
 
     def render(names: dict[str, str]) -> str:
-        return sensitivity_markdown(study, results, at_base, reps, seed, settings, seconds, names)
+        return sensitivity_markdown(study, results, at_base, reps, seed, settings, seconds, names, OUTPUTS, sa.RARE)
 
     store.write_text(out / "summary.md", render({f: f for f in files if f.endswith(".png")}))
     files.append("summary.md")

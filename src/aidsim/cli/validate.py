@@ -71,7 +71,7 @@ def _validate(cfg: DictConfig) -> None:
     if cfg.report:
         from aidsim.report import validation as report
 
-        for path in report.write(df, episodes, cfg, folder):
+        for path in report.write(df, h, episodes, cfg):
             print(f"report: {path}")
     print(f"results: {out}")
     print(f"accuracy={h['accuracy']:.3f} brier={h['brier']:.3f} baseline={h['baseline']:.3f} episodes={len(episodes)}")

@@ -89,12 +89,12 @@ def sensitivity_markdown(
     settings: Mapping[str, int],
     seconds: float,
     figures: Mapping[str, str],
+    outputs: Mapping[str, tuple[str, str]],
+    rare: float,
 ) -> str:
     """The sensitivity report: each output over the design against its value at the base point, the
-    parameters carrying its variance (Sobol) and its largest effects (Morris), all read from the tables."""
-    from aidsim.analysis.sensitivity import RARE
-    from aidsim.analysis.studies import OUTPUTS
-
+    parameters carrying its variance (Sobol) and its largest effects (Morris), all read from the tables.
+    `outputs`: output -> (title, unit); `rare`: below this share of varying points indices are flagged."""
     runs = []
     if "sobol" in results:
         runs.append(f"Sobol N={settings['sobol_n']}: {len(results['sobol'][1]):,} points")
@@ -116,12 +116,12 @@ def sensitivity_markdown(
         md_table(
             pd.DataFrame(
                 {
-                    "output": [f"`{o}`" for o in OUTPUTS],
-                    "at the base point": [f"{at_base[o]:.3g}" for o in OUTPUTS],
-                    "min": [f"{design[o].min():.3g}" for o in OUTPUTS],
-                    "median": [f"{design[o].median():.3g}" for o in OUTPUTS],
-                    "max": [f"{design[o].max():.3g}" for o in OUTPUTS],
-                    "unit": [OUTPUTS[o][1] for o in OUTPUTS],
+                    "output": [f"`{o}`" for o in outputs],
+                    "at the base point": [f"{at_base[o]:.3g}" for o in outputs],
+                    "min": [f"{design[o].min():.3g}" for o in outputs],
+                    "median": [f"{design[o].median():.3g}" for o in outputs],
+                    "max": [f"{design[o].max():.3g}" for o in outputs],
+                    "unit": [outputs[o][1] for o in outputs],
                 }
             )
         )
@@ -146,7 +146,7 @@ def sensitivity_markdown(
             strong = g[g["ST"] >= 0.01]
             weak = g[~(g["ST"] >= 0.01)]
             drivers = ", ".join(f"`{r.parameter}` ST {r.ST:.2f} +/- {r.ST_conf:.2f} (S1 {r.S1:.2f})" for r in strong.itertuples())
-            flag = f" **Varies at only {k} of {n_points} points: these indices are unreliable.**" if k < RARE * n_points else ""
+            flag = f" **Varies at only {k} of {n_points} points: these indices are unreliable.**" if k < rare * n_points else ""
             lines.append(
                 f"- `{output}`: {drivers or 'no parameter reaches ST 0.01'}; S1 sums to {g['S1'].sum():.2f}."
                 + (f" Without effect: {', '.join(f'`{p}`' for p in weak['parameter'])}." if len(weak) else "")
@@ -167,7 +167,7 @@ def sensitivity_markdown(
         for output, g in idx.groupby("output", sort=False):
             g = g.sort_values("mu_star", ascending=False).head(3)
             top = ", ".join(f"`{r.parameter}` mu* {r.mu_star:.3g} +/- {r.mu_star_conf:.2g} (sigma {r.sigma:.3g})" for r in g.itertuples())
-            lines.append(f"- `{output}` ({OUTPUTS[str(output)][1]}): {top}.")
+            lines.append(f"- `{output}` ({outputs[str(output)][1]}): {top}.")
         if "morris.png" in figures:
             lines += ["", f"![Morris effects, {study.name}]({figures['morris.png']})"]
         lines.append("")

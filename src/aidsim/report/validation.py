@@ -6,7 +6,7 @@ the baselines, which rows the model gets wrong. Nothing is written in advance.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,15 +23,9 @@ def _pct(p: float) -> str:
     return f"{100 * p:.0f}%" if p >= 0.005 or p == 0 else "<1%"
 
 
-def _scores(df: pd.DataFrame) -> dict[str, float]:
-    from aidsim.analysis.validation import headline
-
-    return headline(df)
-
-
-def validation_markdown(df: pd.DataFrame, episodes: Sequence[Episode], cv: str, replicates: int, seed: int, commit: str) -> str:
-    """The validation report: headline beside the baselines, per-episode tables, what the model gets wrong."""
-    h = _scores(df)
+def validation_markdown(df: pd.DataFrame, h: Mapping[str, float], episodes: Sequence[Episode], cv: str, replicates: int, seed: int, commit: str) -> str:
+    """The validation report: the headline `h` (analysis.validation.headline of `df`) beside the
+    baselines, per-episode tables, what the model gets wrong."""
     held = cv == "loeo"
     kind = "held out (leave one episode out: each episode scored by weights fitted without it)" if held else "in sample (the configured model on every episode)"
     title = {e.name: e.title for e in episodes}
@@ -143,12 +137,12 @@ def episodes_markdown(episodes: Sequence[Episode]) -> str:
     return "\n".join(lines)
 
 
-def write(df: pd.DataFrame, episodes: Sequence[Episode], cfg: Any, folder: Path) -> list[Path]:
+def write(df: pd.DataFrame, h: Mapping[str, float], episodes: Sequence[Episode], cfg: Any) -> list[Path]:
     """Write docs/validation.md (`report_path`) and docs/episodes.md beside it."""
     from aidsim.runs import store
 
     path = Path(cfg.report_path)
-    text = validation_markdown(df, episodes, str(cfg.cv), int(cfg.replicates), int(cfg.seed), store.git_commit())
+    text = validation_markdown(df, h, episodes, str(cfg.cv), int(cfg.replicates), int(cfg.seed), store.git_commit())
     store.write_text(path, text)
     ep_path = path.with_name("episodes.md")
     store.write_text(ep_path, episodes_markdown(episodes))

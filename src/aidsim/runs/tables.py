@@ -6,12 +6,16 @@ how often it offered, when, how Pyongyang answered, how often its aid was accept
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from aidsim.model.ladder import NO_DAY, RESPONSE_CODE, RESPONSES
-from aidsim.model.model import AidModel
 from aidsim.model.params import DONORS
+
+if TYPE_CHECKING:
+    from aidsim.model.model import AidModel
 
 __all__ = ["RESPONSES", "responses", "runs", "summary"]
 
