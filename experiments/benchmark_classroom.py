@@ -39,16 +39,12 @@ from pathlib import Path
 
 from playwright.async_api import async_playwright
 
+from aidsim.app import assets
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *assets.CHROMIUM_ARGS,
+    # thirty tabs in one browser: keep the hidden ones running as a student's own screen would
     "--disable-renderer-backgrounding",
     "--disable-background-timer-throttling",
     "--disable-backgrounding-occluded-windows",

@@ -130,15 +130,8 @@ def _response(model: OneWorld, donor: str) -> str:
 
 
 def run_batch(replicates: int, processes: int) -> tuple[int, float]:
-    cells = grid()
-    params = {
-        "severity": sorted({c["flood.severity"] for c in cells}),
-        "tension": sorted({c["tension.inter_korean"] for c in cells}),
-        "replicate": range(replicates),
-    }
-    start = time.perf_counter()
-    rows = mesa.batch_run(OneWorld, params, number_processes=processes, rng=[None], max_steps=1000, display_progress=False)
-    return len(rows), time.perf_counter() - start
+    rows, seconds = batch_run(OneWorld, replicates, processes)
+    return len(rows), seconds
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,6 +319,11 @@ def _scalar_response(model: ScalarAidModel, i: int) -> str:
 
 
 def run_reference(replicates: int, processes: int) -> tuple[list[dict[str, Any]], float]:
+    return batch_run(ScalarAidModel, replicates, processes)
+
+
+def batch_run(model_cls: type[mesa.Model], replicates: int, processes: int) -> tuple[list[dict[str, Any]], float]:
+    """`mesa.batch_run` of `model_cls` over the study's grid: (rows, seconds)."""
     cells = grid()
     params = {
         "severity": sorted({c["flood.severity"] for c in cells}),
@@ -333,7 +331,7 @@ def run_reference(replicates: int, processes: int) -> tuple[list[dict[str, Any]]
         "replicate": range(replicates),
     }
     start = time.perf_counter()
-    rows = mesa.batch_run(ScalarAidModel, params, number_processes=processes, rng=[None], max_steps=1000, display_progress=False)
+    rows = mesa.batch_run(model_cls, params, number_processes=processes, rng=[None], max_steps=1000, display_progress=False)
     return rows, time.perf_counter() - start
 
 

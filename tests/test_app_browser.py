@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from aidsim.app import assets
 from aidsim.report.narrative import WHO
 
 playwright = pytest.importorskip("playwright.sync_api", reason="the `app` extra is not installed")
@@ -31,16 +32,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "results" / "app-screenshot.png"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM_ARGS = list(assets.CHROMIUM_ARGS)
 LOCAL = ("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:http://127.0.0.1:")
 SLOW = 60_000  # ms: a loaded 2-core machine draws figures slowly
 expect.set_options(timeout=SLOW)

@@ -30,6 +30,19 @@ from pathlib import Path
 from aidsim.model.errors import ConfigError
 
 ENV = "AIDSIM_ASSETS_DIR"
+
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+"""Flags for Debian's headless Chromium on a machine with no internet (the browser tests and the
+classroom benchmark): no sandbox as root, no background fetches that a closed network refuses."""
 """Override for where the cache lives (default: inside the active Python environment)."""
 
 NEEDED = ("@widgetti/solara-vuetify-app@", "requirejs@", "font-awesome@")
