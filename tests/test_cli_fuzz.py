@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from aidsim.cli import run as cli_run
@@ -29,8 +29,10 @@ VALUES = st.one_of(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# derandomize: the same examples on every run (CI never fails by luck); found cases stay as examples
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(key=st.sampled_from(KEYS), value=VALUES)
+@example(key="scenario", value="[1,2]")  # a list given to a config group once ended in a traceback
 def test_no_traceback_for_any_override(tmp_path_factory, monkeypatch, capsys, key, value):
     out = tmp_path_factory.mktemp("fuzz")
     # the fuzzed override comes last, so it wins over the small defaults

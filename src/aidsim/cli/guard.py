@@ -109,6 +109,9 @@ def _hydra_line(exc: Exception) -> str | None:
 
     if isinstance(exc, ValueError) and text.startswith("Config group override must be"):
         return f"{text.splitlines()[0]}: a config group (e.g. scenario=...) takes a preset name (`--help` lists them)"
+    if isinstance(exc, TypeError) and _raised_in(exc, "hydra/_internal/defaults_list"):
+        # a list or mapping given to a config group (scenario=[1,2]) trips Hydra's defaults resolution
+        return "a config group (e.g. scenario=...) takes one preset name, not a list or mapping (`--help` lists them)"
     if isinstance(exc, MissingConfigException):
         group = (exc.missing_cfg_file or "").split("/")[0]
         options = ", ".join(sorted(exc.options or []))
@@ -129,6 +132,13 @@ def _hydra_line(exc: Exception) -> str | None:
                 lines.append(first)
         return "; ".join(lines)
     return None
+
+
+def _raised_in(exc: BaseException, path_part: str) -> bool:
+    """Whether `exc` was raised from code whose file path contains `path_part`."""
+    import traceback
+
+    return any(path_part in frame.filename for frame in traceback.extract_tb(exc.__traceback__))
 
 
 def _yaml_cause(exc: BaseException) -> str | None:
