@@ -71,34 +71,6 @@ PER_EPISODE = (
 """What an episode's context sets: the keys that become per-world arrays when episodes share a batch."""
 
 
-def _get(params: Params, key: str) -> Any:
-    value: Any = params
-    for part in key.split("."):
-        value = value[part] if isinstance(value, dict) else getattr(value, part)
-    return value
-
-
-def _put(model: Any, path: Sequence[str], value: Any) -> Any:
-    """A copy of a pydantic model (or dict) with a nested value replaced, unvalidated (arrays allowed)."""
-    head, rest = path[0], path[1:]
-    if isinstance(model, dict):
-        return {**model, head: value if not rest else _put(model[head], rest, value)}
-    return model.model_copy(update={head: value if not rest else _put(getattr(model, head), rest, value)})
-
-
-def _structure(params: Params) -> str:
-    import json
-
-    data = params.model_dump(mode="json")
-    for key in (*PER_EPISODE, "horizon_days", "scenario"):
-        *path, last = key.split(".")
-        node = data
-        for part in path:
-            node = node[part]
-        node.pop(last, None)
-    return json.dumps(data, sort_keys=True)
-
-
 def batch_shares(params: Sequence[Params], worlds: int) -> list[dict[str, np.ndarray]]:
     """Per episode, per donor, the share of worlds ending in each answer (in `ANSWERS` order).
 
@@ -108,18 +80,17 @@ def batch_shares(params: Sequence[Params], worlds: int) -> list[dict[str, np.nda
     """
     from aidsim.model.ladder import RESPONSE_CODE as code
     from aidsim.model.model import AidModel
+    from aidsim.runs.cells import stack, structure
 
+    own = (*PER_EPISODE, "horizon_days", "scenario")  # what may differ inside one batch
     groups: dict[str, list[int]] = {}
     for i, p in enumerate(params):
-        groups.setdefault(_structure(p), []).append(i)
+        groups.setdefault(structure(p, own), []).append(i)
     out: list[dict[str, np.ndarray]] = [{} for _ in params]
     for members in groups.values():
         horizons = [params[i].horizon_days for i in members]
-        stacked = params[members[0]].model_copy(update={"horizon_days": max(horizons), "replicates": worlds * len(members)})
-        for key in PER_EPISODE:
-            values = [_get(params[i], key) for i in members]
-            if any(v != values[0] for v in values):
-                stacked = _put(stacked, key.split("."), np.repeat(np.asarray(values), worlds))
+        stacked = stack([params[i] for i in members], [worlds] * len(members), PER_EPISODE)
+        stacked = stacked.model_copy(update={"horizon_days": max(horizons), "replicates": worlds * len(members)})
         model = AidModel(stacked, replicates=np.tile(np.arange(worlds), len(members)), record=False)
         for day in sorted(set(horizons)):
             model.run_for(day - model.day)
@@ -128,11 +99,6 @@ def batch_shares(params: Sequence[Params], worlds: int) -> list[dict[str, np.nda
                     world = slice(slot * worlds, (slot + 1) * worlds)
                     out[i] = {d.donor_id: np.bincount(code[d.status[world]], minlength=len(ANSWERS)) / worlds for d in model.donors}
     return out
-
-
-def shares(params: Params, worlds: int) -> dict[str, np.ndarray]:
-    """Per donor, the share of worlds ending in each answer, for one run."""
-    return batch_shares([params], worlds)[0]
 
 
 def with_values(params: Params, values: Mapping[str, float]) -> Params:

@@ -4,7 +4,7 @@ stackable knobs share one batch, their differing knobs becoming per-world arrays
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,12 +83,15 @@ class Piece:
     hi: int
 
 
-def _structure(params: Params) -> str:
-    """What must be equal for cells to share a batch: everything but the stackable knobs."""
+def structure(params: Params, keys: Collection[str] = STACKABLE) -> str:
+    """What must be equal for runs to share a batch: everything but `keys` (dotted, any depth)."""
     data = params.model_dump(mode="json")
-    for key in STACKABLE:
-        section, name = key.split(".")
-        data[section].pop(name, None)
+    for key in keys:
+        *path, name = key.split(".")
+        node = data
+        for part in path:
+            node = node[part]
+        node.pop(name, None)
     return json.dumps(data, sort_keys=True)
 
 
@@ -97,7 +100,7 @@ def plan(params: Sequence[Params], chunk_worlds: int) -> list[list[Piece]]:
     (see `STACKABLE`) go to different chunks, and a large cell is split by replicate ranges."""
     groups: dict[str, list[int]] = {}
     for i, p in enumerate(params):
-        groups.setdefault(_structure(p), []).append(i)
+        groups.setdefault(structure(p), []).append(i)
     chunks: list[list[Piece]] = []
     for members in groups.values():
         current: list[Piece] = []
@@ -116,17 +119,18 @@ def plan(params: Sequence[Params], chunk_worlds: int) -> list[list[Piece]]:
 
 
 def _with(model: Any, path: Sequence[str], value: Any) -> Any:
-    """A copy of a pydantic model with a nested field replaced (no validation: arrays allowed)."""
-    if len(path) == 1:
-        return model.model_copy(update={path[0]: value})
-    return model.model_copy(update={path[0]: _with(getattr(model, path[0]), path[1:], value)})
+    """A copy of a pydantic model (or dict) with a nested value replaced (no validation: arrays allowed)."""
+    head, rest = path[0], path[1:]
+    if isinstance(model, dict):
+        return {**model, head: _with(model[head], rest, value) if rest else value}
+    return model.model_copy(update={head: _with(getattr(model, head), rest, value) if rest else value})
 
 
-def stack(params: Sequence[Params], sizes: Sequence[int]) -> Params:
-    """One Params for a batch of cells: each stackable knob that differs becomes a per-world array
-    (`sizes[i]` worlds of cell i, in order). The cells must share `_structure`."""
+def stack(params: Sequence[Params], sizes: Sequence[int], keys: Collection[str] = STACKABLE) -> Params:
+    """One Params for a batch of runs: each of `keys` that differs becomes a per-world array
+    (`sizes[i]` worlds of run i, in order). The runs must share `structure(p, keys)`."""
     out = params[0]
-    for key in sorted(STACKABLE):
+    for key in sorted(keys):
         values = [knob(p, key) for p in params]
         if any(v != values[0] for v in values):
             out = _with(out, key.split("."), np.repeat(np.asarray(values), sizes))
