@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -180,12 +179,3 @@ def load_episodes(folder: Path | str) -> list[Episode]:
     if not files:
         raise ConfigError(f"episodes_dir={str(folder)!r}: no episode files (*.yaml) found there")
     return [load_yaml(f, Episode) for f in files]
-
-
-def select(episodes: Sequence[Episode], names: Sequence[str]) -> list[Episode]:
-    """The named episodes, in the given order; an unknown name is a one-line ConfigError."""
-    by_name = {e.name: e for e in episodes}
-    unknown = [n for n in names if n not in by_name]
-    if unknown:
-        raise ConfigError(f"episodes={unknown}: unknown; available: {', '.join(by_name)}")
-    return [by_name[n] for n in names]
