@@ -105,6 +105,25 @@ def test_a_seated_donor_waits_for_the_student():
     assert room.decisions == [(1, None), (2, S.Offer("direct", 1.0, 0.0, 1.0))]
 
 
+def test_a_counter_request_waits_for_the_students_reply():
+    room = S.Classroom(seat="south_korea", knobs={"tension.inter_korean": 0.3, "flood.severity": 20})
+    room.step(S.Offer("red_cross", 0.3, 0.3, 0.5), decided=True)
+    while not room.awaiting_reply and room.day < 10:
+        room.step()
+    assert room.awaiting_reply and room.awaiting_decision
+    day = room.day
+    assert room.step() is False and room.day == day  # no reply, no day
+    with pytest.raises(ValueError, match="counter-request"):
+        room.step(S.Offer(), decided=True)
+    assert room.step(S.Reply(meet=True), decided=True)
+    assert room.outcomes()[DONORS.index("south_korea")]["response"] == "accepted"
+    assert room.decision_rows()[-1]["decision"] == "meet counter-request"
+    while room.step():
+        pass
+    again = play_decisions(AidModel(room.params, replicates=[0]), "south_korea", room.decisions)
+    pd.testing.assert_frame_equal(room.outcome_table(), responses(again))
+
+
 def test_students_decision_changes_the_outcome_over_many_worlds():
     """A Moscow that never offers is never answered; the model's Moscow nearly always offers."""
     room = S.Classroom(seat="russia")

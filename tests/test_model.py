@@ -282,3 +282,31 @@ def test_a_stance_shock_seals_the_border_on_its_day():
     assert not model.border_closed
     model.run_for(1)
     assert model.border_closed and (4, "Directive") in model.applied_events
+
+
+@pytest.mark.parametrize(("severity", "tension"), [(1, 0.3), (6, 0.15), (50, 0.8)])
+def test_a_multilateral_seoul_makes_no_unasked_offer_of_its_own(severity, tension):
+    """Park and Moon years: Seoul's money went through UN agencies and IFRC appeals, not to Pyongyang
+    (it would still answer if Pyongyang asked it directly)."""
+
+    def unasked(stance: str) -> float:
+        seoul = _donor([f"seoul={stance}", f"flood.severity={severity}", f"tension.inter_korean={tension}"], "south_korea")
+        return float(((seoul.status != int(Response.NOT_OFFERED)) & ~seoul.requested).mean())
+
+    assert unasked("multilateral") <= 0.2
+    assert unasked("engagement") >= 0.8
+
+
+@pytest.mark.parametrize(("meet", "answer"), [(True, Response.ACCEPTED), (False, Response.IGNORED)])
+def test_a_seated_donor_answers_a_counter_request_itself(meet, answer):
+    """Role-play: a counter-request to a person waits for their reply instead of a random draw."""
+    model = AidModel(load(["tension.inter_korean=0.3", "flood.severity=20", "dprk.counter_request_gain=20", "replicates=50"]))
+    seoul = model.donor("south_korea")
+    seoul.seat()
+    seoul.offer_now("red_cross", content_fit=0.3, conditions=0.3, size=0.5)
+    for _ in range(5):
+        model.step()
+    waiting = seoul.countered & (seoul.status == Response.PENDING)
+    assert waiting.mean() >= 0.8  # countered, and still waiting for the person after days
+    seoul.reply_to_counter_request(meet)
+    assert (seoul.status[waiting] == int(answer)).all()

@@ -80,13 +80,17 @@ class Row(_Strict):
     note: str = ""
 
 
+SEOUL_STANCE = r"\((engagement|hardline|multilateral)"
+"""How an episode names Seoul's government: "President (stance...)", the stance a conf/seoul preset."""
+
+
 class Governments(_Strict):
-    seoul: str = Field(pattern=r"\((engagement|hardline)")  # "President (engagement|hardline...)"
+    seoul: str = Field(pattern=SEOUL_STANCE)
     washington: str
 
     @property
     def seoul_stance(self) -> str:
-        m = re.search(r"\((engagement|hardline)", self.seoul)
+        m = re.search(SEOUL_STANCE, self.seoul)
         assert m is not None  # guaranteed by the pattern
         return m.group(1)
 

@@ -24,7 +24,7 @@ import solara.lab
 
 from aidsim.app import live
 from aidsim.app.debrief import debrief_zip
-from aidsim.app.session import CHANNELS, KNOBS, SEATS, Classroom, Offer, parse_seed, presets, settings_params, world_title
+from aidsim.app.session import CHANNELS, KNOBS, SEATS, Classroom, Offer, Reply, SeatDecision, parse_seed, presets, settings_params, world_title
 from aidsim.app.worlds import WORLDS, Heatmap, compare, heatmap, outcome_shares
 from aidsim.model.params import DONORS
 from aidsim.report.style import RESPONSE_LABELS
@@ -145,6 +145,14 @@ def Decision(room: Classroom, version: int, on_decided):
         error.set("")
         on_decided(made)
 
+    if room.awaiting_reply:
+        with solara.Card(f"Your decision as {SEATS[seat]}: day {room.day + 1}", classes=["decision-card"], style={"border": "3px solid #D55E00"}):
+            solara.Warning(f"Pyongyang answers {SEATS[seat]}'s offer by naming what it wants instead (rice, cement, heavy equipment).")
+            solara.Text("Send what it names, and the aid is taken; refuse, and your offer lapses in silence.")
+            with solara.Row():
+                solara.Button("Meet the request", color="primary", on_click=lambda: on_decided(Reply(True)))
+                solara.Button("Refuse", on_click=lambda: on_decided(Reply(False)))
+        return
     with solara.Card(f"Your decision as {SEATS[seat]}: day {room.day + 1}", classes=["decision-card"], style={"border": "3px solid #D55E00"}):
         if bool(donor.requested[0]):
             solara.Warning(f"Pyongyang has asked {SEATS[seat]} for help.")
@@ -378,8 +386,8 @@ def Page():
             error.set(_one_line(exc))
         bump()
 
-    def decide(offer: Offer | None) -> None:
-        act(lambda: room.step(offer, decided=True))
+    def decide(decision: SeatDecision) -> None:
+        act(lambda: room.step(decision, decided=True))
 
     def play_loop():
         start, days = time.monotonic(), 0

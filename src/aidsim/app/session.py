@@ -171,6 +171,20 @@ class Offer:
         model.donor(donor_id).offer_now(self.channel, self.content_fit, self.conditions, self.size)
 
 
+@dataclass(frozen=True)
+class Reply:
+    """A seated student's answer when Pyongyang names what it wants instead of their offer."""
+
+    meet: bool  # True: send what was named (the aid is accepted); False: refuse (the offer lapses)
+
+    def apply(self, model: AidModel, donor_id: str) -> None:
+        model.donor(donor_id).reply_to_counter_request(self.meet)
+
+
+SeatDecision = Offer | Reply | None
+"""One day's decision at the seat: an offer, a reply to a counter-request, or waiting (None)."""
+
+
 @dataclass
 class Classroom:
     """The state behind one tab: settings, the world on screen, the seat, the decisions taken."""
@@ -180,7 +194,7 @@ class Classroom:
     seed: int = 2024
     seat: str | None = None
     model: AidModel = field(init=False)
-    decisions: list[tuple[int, Offer | None]] = field(init=False, default_factory=list)
+    decisions: list[tuple[int, SeatDecision]] = field(init=False, default_factory=list)
     model_knobs: dict[str, float] = field(init=False, default_factory=dict)  # the sliders the world on screen was made with
     lock: threading.RLock = field(init=False, default_factory=threading.RLock, repr=False)
 
@@ -246,20 +260,35 @@ class Classroom:
         return self.model.done
 
     @property
-    def awaiting_decision(self) -> bool:
-        """The seat must decide before the next day: it has not offered yet and the run goes on."""
-        return self.seat is not None and not self.done and int(self.model.donor(self.seat).status[0]) == NOT_OFFERED
+    def awaiting_reply(self) -> bool:
+        """Pyongyang has named what it wants instead of the seat's offer: the seat must meet it or refuse."""
+        if self.seat is None or self.done:
+            return False
+        donor = self.model.donor(self.seat)
+        return bool(donor.countered[0]) and int(donor.status[0]) == PENDING
 
-    def step(self, offer: Offer | None = None, decided: bool = False) -> bool:
-        """Advance one day. A seated student's decision (`offer`, or None to wait) must be given with
-        `decided=True` when one is due; returns False when the day did not advance."""
+    @property
+    def awaiting_decision(self) -> bool:
+        """The seat must decide before the next day: it has not offered yet, or must answer a
+        counter-request, and the run goes on."""
+        if self.seat is None or self.done:
+            return False
+        return int(self.model.donor(self.seat).status[0]) == NOT_OFFERED or self.awaiting_reply
+
+    def step(self, decision: SeatDecision = None, decided: bool = False) -> bool:
+        """Advance one day. A seated student's decision (an `Offer` or None to wait; a `Reply` when
+        a counter-request awaits one) must be given with `decided=True` when one is due; returns False
+        when the day did not advance."""
         with self.lock:
             if self.done or (self.awaiting_decision and not decided):
                 return False
             if self.seat is not None and self.awaiting_decision:
-                self.decisions.append((self.day + 1, offer))
-                if offer is not None:
-                    offer.apply(self.model, self.seat)
+                if self.awaiting_reply != isinstance(decision, Reply):
+                    wanted = "meet or refuse Pyongyang's counter-request" if self.awaiting_reply else "offer aid or wait"
+                    raise ValueError(f"decision {type(decision).__name__}: the seat must {wanted} today")
+                self.decisions.append((self.day + 1, decision))
+                if decision is not None:
+                    decision.apply(self.model, self.seat)
             self.model.step()
             return True
 
@@ -311,10 +340,13 @@ class Classroom:
             return []
         answer = next(r["response"] for r in self.outcomes() if r["donor"] == self.seat)
         rows = []
-        for day, offer in self.decisions:
-            row: dict[str, Any] = {"day": day, "seat": self.seat, "decision": "wait" if offer is None else "offer"}
-            if offer is not None:
-                row |= {"channel": offer.channel, "content_fit": offer.content_fit, "conditions": offer.conditions, "size": offer.size, "answer": answer}
+        for day, decision in self.decisions:
+            row: dict[str, Any] = {"day": day, "seat": self.seat, "decision": "wait"}
+            if isinstance(decision, Offer):
+                row |= {"decision": "offer", "channel": decision.channel, "content_fit": decision.content_fit, "conditions": decision.conditions}
+                row |= {"size": decision.size, "answer": answer}
+            elif isinstance(decision, Reply):
+                row |= {"decision": "meet counter-request" if decision.meet else "refuse counter-request", "answer": answer}
             rows.append(row)
         return rows
 

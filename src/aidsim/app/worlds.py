@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from aidsim.app.session import KNOB, WORLD, Classroom, Offer, preset_config, settings_params
+from aidsim.app.session import KNOB, WORLD, Classroom, SeatDecision, preset_config, settings_params
 from aidsim.model.model import AidModel
 from aidsim.runs import tables
 from aidsim.runs.batch import evaluate
@@ -101,14 +101,16 @@ def heatmap(preset: str, knobs: dict[str, float], seed: int, x: str, y: str, don
     return Heatmap(x, y, xs, ys, donor, share, worlds, time.perf_counter() - t0)
 
 
-def play_decisions(model: AidModel, donor_id: str, decisions: Sequence[tuple[int, Offer | None]]) -> AidModel:
-    """Run `model` to its horizon with `donor_id` seated and the student's decisions applied on their days."""
+def play_decisions(model: AidModel, donor_id: str, decisions: Sequence[tuple[int, SeatDecision]]) -> AidModel:
+    """Run `model` to its horizon with `donor_id` seated and the student's decisions applied on their
+    days. A reply to a counter-request stands for every world: those countered earlier get it on its
+    day, those countered later at once."""
     model.donor(donor_id).seat()
     by_day = dict(decisions)
     while not model.done:
-        offer = by_day.get(model.day + 1)
-        if offer is not None:
-            offer.apply(model, donor_id)
+        decision = by_day.get(model.day + 1)
+        if decision is not None:
+            decision.apply(model, donor_id)
         model.step()
     return model
 

@@ -59,6 +59,7 @@ class DonorAgent(mesa.Agent["AidModel"]):
         self._signal = donors.need_signal(profile, model.visible)
         self.n_waiting, self.n_pending, self.n_deferred, self.n_accepted = w, 0, 0, 0
         self.seated = False  # True when a person decides this donor's offers (classroom role-play)
+        self.counter_reply: bool | None = None  # a seated donor's standing answer to counter-requests; None: ask the person
         self.refresh()
 
     def refresh(self) -> None:
@@ -104,6 +105,14 @@ class DonorAgent(mesa.Agent["AidModel"]):
         self.refresh()
         waiting = np.flatnonzero(self.status == NOT_OFFERED)
         self.make_offer(waiting, content_fit, day=self.model.day + 1)
+
+    def reply_to_counter_request(self, meet: bool) -> None:
+        """A seated donor's answer when Pyongyang names what it wants instead of its offer: meet it
+        (the aid is accepted) or refuse (the offer lapses in silence, as Seoul's did in 2011). The
+        answer stands for any later counter-request. Call before `model.step()`."""
+        self.counter_reply = meet
+        waiting = np.flatnonzero(self.countered & (self.status == PENDING))
+        self.answer(waiting, ACCEPTED if meet else IGNORED)
 
     def make_offer(self, idx: np.ndarray, fit: np.ndarray | float, day: int | None = None) -> None:
         """Put an offer on the table in worlds `idx`, with the given content fit."""
@@ -164,14 +173,22 @@ class Dprk(mesa.Agent["AidModel"]):
             yes = score > 0
             if donor.n_pending:
                 due = np.flatnonzero((donor.status == PENDING) & (donor.offer_day <= day - rules.response_delay_days))
+                if donor.seated:  # a counter-request put to a person waits for their reply
+                    due = due[~donor.countered[due]]
                 u_how = m.streams.uniform(day, donor.slots[2], due)
                 answer = np.where(yes[due], ACCEPTED, ladder.decline(donor.profile.ally, at(donor.hostility, due), u_how, rules))
                 if not donor.profile.ally:  # allies are thanked and deferred, never haggled with
                     countered = ladder.counter_request(score[due], at(donor.hostility, due), at(m.border_closed, due), rules)
                     if countered.any():
-                        met = m.streams.uniform(day, donor.slots[3], due) < at(donor.profile.meets_counter_request, due)
-                        answer = np.where(countered, np.where(met, ACCEPTED, IGNORED), answer)
                         donor.countered[due[countered]] = True
+                        if donor.seated and donor.counter_reply is None:  # the person answers (reply_to_counter_request)
+                            due, answer = due[~countered], answer[~countered]
+                        else:
+                            if donor.seated:  # the person's standing answer
+                                met = np.full(len(due), bool(donor.counter_reply))
+                            else:
+                                met = m.streams.uniform(day, donor.slots[3], due) < at(donor.profile.meets_counter_request, due)
+                            answer = np.where(countered, np.where(met, ACCEPTED, IGNORED), answer)
                 donor.answer(due, answer)
             if donor.n_deferred:
                 # A deferred offer keeps the door open: taken up once need forces it (Kim to Putin, 2024).
