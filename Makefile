@@ -25,8 +25,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[$(EXTRAS)]"
 	@touch $@
 
-browser:                 ## Debian's Chromium for the browser tests (Playwright cannot download its own here), and npm to fetch the page's assets once
-	@missing=""; command -v chromium >/dev/null 2>&1 || missing="chromium"; command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+browser:                 ## Debian's Chromium for the browser tests (Playwright cannot download its own here); the page's files come from solara-assets
+	@missing=""; command -v chromium >/dev/null 2>&1 || missing="chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

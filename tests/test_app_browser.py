@@ -264,3 +264,74 @@ def test_hostile_seed_is_one_line_and_play_moves_the_figures(server, context):
     assert tab.day.inner_text() != "Day 60 of 60"  # paused mid-run: not only the end was drawn
     page.screenshot(path=str(SCREENSHOT.with_name("app-play.png")), full_page=True)
     tab.clean()
+
+
+def test_a_shared_room_holds_a_teacher_and_two_students(server, browser):
+    """A teacher opens a room; two students join from their own browsers; the day waits for both;
+    every screen shows the same dispatch; a closed tab does not stop the room."""
+    contexts = [browser.new_context(viewport={"width": 1600, "height": 1000}) for _ in range(3)]
+    try:
+        teacher, ana, ben = (_RoomTab(c, server + "room") for c in contexts)
+        teacher.page.get_by_role("button", name="Open a room", exact=True).click()
+        code = teacher.page.locator(".room-code")
+        expect(code).to_have_text(re.compile(r"^[A-Z2-9]{4}$"))
+        room = code.inner_text()
+        ana.join(room, "Ana", "Moscow")
+        ben.join(room, "<b>Ben</b>", "Seoul")
+        status = teacher.page.locator(".seat-status")
+        expect(status).to_contain_text("Moscow")
+        expect(status).to_contain_text("<b>Ben</b>")  # a name is text, never markup
+        expect(status.locator("tr").filter(has_text="Seoul")).to_contain_text("deciding...")
+        teacher.button("Step").click()
+        ana.button("Wait a day").click()
+        expect(ana.page.locator(".decided")).to_contain_text("wait a day")
+        expect(status.locator("tr").filter(has_text="Moscow")).to_contain_text("decided")
+        expect(status.locator("tr").filter(has_text="Seoul")).to_contain_text("deciding...")
+        expect(teacher.day).to_contain_text("day 0 of")  # the day waits for Ben
+        teacher.page.screenshot(path=str(SCREENSHOT.with_name("room-teacher-waiting.png")), full_page=True)
+        ben.button("Offer aid").click()
+        for tab in (teacher, ana, ben):
+            expect(tab.day).to_contain_text("day 1 of")
+        seoul = WHO["south_korea"]
+        for tab in (teacher, ana, ben):
+            expect(tab.page.locator(".dispatch-line").filter(has_text=seoul).first).to_be_visible()
+        feeds = {tab.page.locator(".dispatch-feed").inner_text() for tab in (teacher, ana, ben)}
+        assert len(feeds) == 1, "the screens show different dispatches"
+        ben.page.screenshot(path=str(SCREENSHOT.with_name("room-student.png")), full_page=True)
+        ben.page.close()  # Ben's tab closes: the room goes on, the model decides for Seoul when due
+        teacher.page.get_by_label("Timer for each day").click(force=True)
+        teacher.page.get_by_role("option", name="30 s, then the model decides", exact=True).click()
+        teacher.button("Play").click()
+        ana.button("Offer aid").click()
+        expect(teacher.day).to_contain_text("day 3 of", timeout=SLOW)
+        expect(status.locator("tr").filter(has_text="Seoul")).to_contain_text("left")
+        teacher.button("Pause").click()
+        teacher.page.screenshot(path=str(SCREENSHOT.with_name("room-teacher.png")), full_page=True)
+        for tab in (teacher, ana):
+            tab.clean()
+    finally:
+        for c in contexts:
+            c.close()
+
+
+class _RoomTab(Tab):
+    """A tab on the shared room's page (/room): it starts in the lobby."""
+
+    def __init__(self, context, url: str):
+        self.page = page = context.new_page()
+        self.requests, self.errors = [], []
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("websocket", lambda ws: self.requests.append(ws.url))
+        page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url}"))
+        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        page.set_default_timeout(SLOW)
+        page.goto(url)
+        expect(self.button("Join")).to_be_visible(timeout=120_000)
+
+    def join(self, code: str, name: str, seat: str) -> None:
+        self.page.get_by_label("Room code").fill(code.lower())
+        self.page.get_by_label("Your name").fill(name)
+        self.choose("Your seat", seat)
+        self.button("Join").click()
+        expect(self.page.locator(".student-panel")).to_contain_text(f"You are {seat}")

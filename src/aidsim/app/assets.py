@@ -7,6 +7,12 @@ A CDN path `<spec>/<file>` is file `<file>` of the npm package `<spec>`, so `npm
 unpacked without its top `package/` folder, fills the cache exactly. The specs are read from
 the installed solara itself, so the cache always matches the pinned solara version.
 
+No npm is needed where the `solara-assets` Python package (pinned in the `app` extra) holds those
+exact specs: it installs the same npm packages, unpacked, in `<environment>/share/solara/cdn`,
+and the cache links to them. Only a spec it lacks (a solara upgrade ahead of solara-assets) is
+fetched with npm. Whatever the cache lacks, `refuse_cdn_fetches` makes the server answer 404
+rather than fetch it from the internet.
+
 plotly.js, which draws the live figures, is the file inside the installed `plotly` Python package:
 it is copied into the same cache (`plotly.js@<version>/plotly.min.js`, no npm needed) and served
 from there once per browser.
@@ -117,12 +123,31 @@ def _fetch(spec: str, target: Path) -> None:
         os.replace(unpacked, target)
 
 
+def packaged_dir() -> Path:
+    """Where the `solara-assets` package puts the npm packages it ships (its wheel's shared data)."""
+    return Path(sys.prefix) / "share" / "solara" / "cdn"
+
+
+def _link(spec: str, target: Path) -> bool:
+    """Link `target` to `spec` as solara-assets ships it; False when it does not ship that exact spec."""
+    source = packaged_dir() / spec
+    if not (source / "package.json").is_file():
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.symlink(source, target, target_is_directory=True)
+    except OSError:  # no symlinks here (Windows without the right): a copy serves as well
+        shutil.copytree(source, target)
+    return True
+
+
 def ensure(verbose: bool = True) -> Path:
-    """Fill the cache with what the installed solara asks for (a no-op once filled); return its path."""
+    """Fill the cache with what the installed solara asks for (a no-op once filled): from the
+    solara-assets package when it holds the spec, else with npm; return the cache's path."""
     cache = cache_dir()
     for spec in required_specs():
         target = cache / spec
-        if (target / "package.json").is_file():
+        if (target / "package.json").is_file() or _link(spec, target):
             continue
         if verbose:
             print(f"aidsim: fetching page asset {spec} (once) into {cache}", file=sys.stderr)
@@ -134,6 +159,19 @@ def ensure(verbose: bool = True) -> Path:
         shutil.copyfile(_plotly_js(), tmp)
         os.replace(tmp, plotly)
     return cache
+
+
+def _refused(url: str) -> bytes:
+    raise FileNotFoundError(f"{url}: not in the page's asset cache (this server fetches nothing)")
+
+
+def refuse_cdn_fetches() -> None:
+    """Make Solara's asset proxy answer 404 for a file missing from the cache instead of fetching
+    it from a CDN: no request a client makes (a made-up file name) can make the server reach out,
+    and none waits for a fetch's retries. Call in the server process before it serves a page."""
+    from solara.server import cdn_helper
+
+    cdn_helper.fetch_from_cdn = _refused  # the proxy looks it up at each request (cdn_helper.get_path)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -19,19 +20,28 @@ DISPATCH, OUTCOMES, SETTINGS, DECISIONS = "dispatch.md", "outcomes.csv", "settin
 DECISION_COLUMNS = ["day", "seat", "decision", "channel", "content_fit", "conditions", "size", "answer"]
 
 
-def outcome_table(room: Classroom, comparison: Comparison | None = None) -> pd.DataFrame:
-    """The documented responses table of the class's world, plus who sat where and, after a
-    role-play, what the model's donor did in the same world."""
-    table = room.outcome_table().assign(scenario=room.preset, seed=room.seed, seated=lambda t: t["donor"] == room.seat)
-    if comparison is not None:
-        table["model_response"] = table["response"].where(~table["seated"], comparison.modelled["response"])
+def outcome_table(room: Classroom, comparisons: Sequence[Comparison] = ()) -> pd.DataFrame:
+    """The documented responses table of the class's world, plus which donors students held and,
+    after a role-play, what the model's donor did in the same world for each seat."""
+    table = room.outcome_table().assign(scenario=room.preset, seed=room.seed, seated=lambda t: [bool(room.model.donor(d).seated) for d in t["donor"]])
+    if comparisons:
+        modelled = {c.donor: c.modelled["response"] for c in comparisons}
+        table["model_response"] = [modelled.get(d, r) for d, r in zip(table["donor"], table["response"], strict=True)]
     return table
 
 
-def debrief_zip(room: Classroom, shares: pd.DataFrame | None = None, comparison: Comparison | None = None, large: bool = False) -> bytes:
-    """The zip: settings.json (preset, title with every changed setting, sliders, seed, seat, day),
-    dispatch.md, outcomes.csv, decisions.csv (the seat's offers and answers, after a role-play),
-    many_worlds.csv (`shares` over WORLDS worlds, when computed) and figures/*.png."""
+def debrief_zip(
+    room: Classroom,
+    shares: pd.DataFrame | None = None,
+    comparisons: Sequence[Comparison] = (),
+    large: bool = False,
+    decisions: list[dict] | None = None,
+    settings: dict | None = None,
+) -> bytes:
+    """The zip: settings.json (preset, title with every changed setting, sliders, seed, seat, day,
+    and whatever `settings` adds, e.g. a shared room's code and seats), dispatch.md, outcomes.csv,
+    decisions.csv (the seats' offers and answers: `decisions`, else the tab's own seat), many_worlds.csv
+    (`shares` over WORLDS worlds, when computed) and figures/*.png (a role-play figure per comparison)."""
     figures = {
         "need": figs.need_figure(room, large),
         "ladder": figs.ladder_figure(room, large),
@@ -40,15 +50,17 @@ def debrief_zip(room: Classroom, shares: pd.DataFrame | None = None, comparison:
     }
     if shares is not None:
         figures["many_worlds"] = figs.shares_figure(shares, WORLDS, large)
-    if comparison is not None:
-        figures["role_play"] = figs.comparison_figure(comparison, large)
+    for c in comparisons:
+        figures["role_play" if len(comparisons) == 1 else f"role_play_{c.donor}"] = figs.comparison_figure(c, large)
+    rows = decisions if decisions is not None else room.decision_rows()
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr(SETTINGS, json.dumps(room.settings(), indent=2))
+        z.writestr(SETTINGS, json.dumps({**room.settings(), **(settings or {})}, indent=2))
         z.writestr(DISPATCH, room.dispatch_markdown())
-        if room.seat:
-            z.writestr(DECISIONS, pd.DataFrame(room.decision_rows(), columns=DECISION_COLUMNS).to_csv(index=False))
-        z.writestr(OUTCOMES, outcome_table(room, comparison).to_csv(index=False))
+        if room.seat or rows:
+            columns = DECISION_COLUMNS + [c for c in ("student",) if any(c in r for r in rows)]
+            z.writestr(DECISIONS, pd.DataFrame(rows, columns=columns).to_csv(index=False))
+        z.writestr(OUTCOMES, outcome_table(room, comparisons).to_csv(index=False))
         if shares is not None:
             z.writestr("many_worlds.csv", shares.to_csv(index_label="donor"))
         for name, fig in figures.items():

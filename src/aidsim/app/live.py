@@ -335,7 +335,7 @@ def agents_figure(room: Classroom, large: bool = False) -> Spec:
         ys.append(y)
         colours.append(st.RESPONSE_COLOURS[key])
         texts.append(f"<b>{SHORT[r['donor']]}</b><br>{st.RESPONSE_LABELS.get(r['response'], r['response'])}")
-        symbols.append("star" if r["donor"] == room.seat else "circle")
+        symbols.append("star" if room.model.donor(r["donor"]).seated else "circle")  # every seat a student holds
     data = [
         {
             "type": "scatter",

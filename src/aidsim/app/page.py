@@ -3,12 +3,13 @@
     aidsim-app                      # http://127.0.0.1:8765 on this computer
     aidsim-app --host 0.0.0.0       # students' laptops on the classroom network reach it too
 
-Every browser tab gets its own `Classroom` (app_session.py): its own world, sliders, seat and
+Every browser tab gets its own `Classroom` (session.py): its own world, sliders, seat and
 Reset. The page is Solara, the toolkit under Mesa's SolaraViz, but with its own controller:
 SolaraViz's Step/Play/Reset cannot stop a run for a student's decision and resume it (setting
 `model.running = False` disables Step and Play until Reset), and role-play needs exactly that.
-This module only lays out the page and forwards clicks; the work is in app_session (one world),
-app_worlds (many worlds), app_figures and app_debrief.
+This module only lays out the page and forwards clicks; the work is in session (one world),
+worlds (many worlds), live and figures, debrief. The shared room, one world for a whole class
+with a donor's seat for each student, is the second page, at /room (room.py, room_page.py).
 """
 
 from __future__ import annotations
@@ -22,172 +23,24 @@ from typing import cast
 import solara
 import solara.lab
 
-from aidsim.app import live
+from aidsim.app import assets, live
 from aidsim.app.debrief import debrief_zip
-from aidsim.app.session import CHANNELS, KNOBS, SEATS, Classroom, Offer, Reply, SeatDecision, parse_seed, presets, settings_params, world_title
+from aidsim.app.room_page import RoomPage
+from aidsim.app.session import KNOBS, SEATS, Classroom, SeatDecision, parse_seed, world_title
+from aidsim.app.widgets import LARGE_CSS, PAGE_CSS, Decision, Feed, Figure, RoleplayResult, WorldFigures, one_line, preset_titles
 from aidsim.app.worlds import WORLDS, Heatmap, compare, heatmap, outcome_shares
 from aidsim.model.params import DONORS
-from aidsim.report.style import RESPONSE_LABELS
 
 logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
+assets.refuse_cdn_fetches()  # this module is what the server runs: from here on it fetches nothing
 
 PLAY_SECONDS = 0.6  # pause between days while playing: time to read the feed aloud
-LARGE_CSS = """
-.v-application .v-main, .v-application .v-navigation-drawer { font-size: 1.3rem; }
-.v-application .v-card__title { font-size: 1.7rem; }
-.v-application .v-label, .v-application .v-select__selection, .v-application .v-btn, .v-application input { font-size: 1.25rem !important; }
-.v-application .v-card__subtitle, .v-application .v-alert { font-size: 1.15rem; }
-.dispatch-line, .briefing, .day-counter { font-size: 1.3rem; }
-"""
-PAGE_CSS = """
-.dispatch-feed { max-height: 560px; overflow-y: auto; }
-.dispatch-line { padding: 2px 0; border-bottom: 1px solid #eee; }
-.day-badge { font-weight: bold; color: #0072B2; margin-right: 0.4em; }
-.v-input__slider .v-input__slot { flex-wrap: wrap; }
-.v-input__slider .v-input__slot > .v-label { flex-basis: 100%; margin-bottom: -4px; }
-.day-counter { font-weight: bold; }
-.figure, .figure > div { width: 100%; min-width: 0; }
-.figure .js-plotly-plot, .figure .plot-container { width: 100% !important; }
-.world-title { font-size: 1.3rem; margin: 4px 0 8px 0; }
-.v-application .v-label { word-break: normal; overflow-wrap: normal; white-space: normal; }
-"""
-
-
-def _titles() -> dict[str, str]:
-    """Preset name -> title shown in the menu: the recorded floods first, then the what-ifs, each
-    group marked (a preset's own title, else its name)."""
-    titles = {p: settings_params(p, {}, 0).scenario.title or p for p in presets("scenario")}
-    whatif = {p for p, t in titles.items() if t.lower().startswith("what if")}
-    history = {p: f"Recorded: {t}" for p, t in sorted(titles.items(), key=lambda kv: kv[1]) if p not in whatif}
-    return history | {p: titles[p] for p in sorted(whatif, key=titles.__getitem__)}
-
-
-def _one_line(exc: BaseException) -> str:
-    """An error as one line for the page (never a traceback; the full one goes to the server log)."""
-    logging.getLogger("aidsim.app").warning("page error", exc_info=exc)
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:200]
-
-
-@solara.component
-def Figure(board: live.Board, key: str, make, dependencies: list):
-    """One live figure, drawn by plotly.js in the browser. Its widget lives as long as the tab
-    (`board`) and is updated in place when `dependencies` change; `key` is its CSS class (the
-    tests find it so)."""
-    failed = solara.use_reactive("")
-
-    def build():
-        try:
-            spec = make()
-        except Exception as exc:  # noqa: BLE001 - a figure that fails says so in one line; the page lives
-            failed.set(f"{key}: {_one_line(exc)}")
-            return None
-        failed.set("")
-        return spec
-
-    def refresh():
-        spec = build()
-        if spec is not None and key in board.widgets:
-            board.update(key, spec)
-
-    solara.use_effect(refresh, dependencies)
-    if key not in board.widgets:
-        spec = build()
-        if spec is None:
-            solara.Error(failed.value, classes=["page-error"])
-            return
-        board.show(key, lambda: spec)
-    if failed.value:
-        solara.Error(failed.value, classes=["page-error"])
-    with solara.Column(classes=["figure", key], gap="0px"):
-        solara.display(board.widgets[key])
-
-
-@solara.component
-def WorldFigures(room: Classroom, board: live.Board, drawn: int, large: bool):
-    """The class's world in five figures, drawn in each tab's own browser (no drawing lock shared
-    between tabs): `drawn` moves every day, or every N days while playing."""
-    makes = live.WORLD_FIGURES
-    for row in (makes[:2], makes[2:4]):
-        with solara.Columns([1, 1]):
-            for make in row:
-                Figure(board, make.__name__, partial(make, room, large), [drawn, large])
-    Figure(board, makes[4].__name__, partial(makes[4], room, large), [drawn, large])
-
-
-@solara.component
-def Feed(room: Classroom, version: int):
-    """The dispatch of the class's world in plain language, newest first (one HTML block: a new day
-    is one message to the browser, however long the dispatch)."""
-    lines = "".join(f'<div class="dispatch-line"><span class="day-badge">Day {e.day}</span>{html.escape(e.text)}</div>' for e in room.feed())
-    with solara.Card("Dispatch (newest first)"):
-        solara.HTML(tag="div", unsafe_innerHTML=lines, classes=["dispatch-feed"])
-
-
-@solara.component
-def Decision(room: Classroom, version: int, on_decided):
-    """The seat's decision for tomorrow: offer (what, how, with which conditions) or wait."""
-    channel = solara.use_reactive("red_cross")
-    fit = solara.use_reactive(0.6)
-    conditions = solara.use_reactive(0.3)
-    size = solara.use_reactive(0.5)
-    error = solara.use_reactive("")
-    seat = room.seat
-    assert seat is not None
-    donor = room.model.donor(seat)
-
-    def offer():
-        try:
-            made = Offer(channel.value, fit.value, conditions.value, size.value)
-        except ValueError as exc:
-            error.set(_one_line(exc))
-            return
-        error.set("")
-        on_decided(made)
-
-    if room.awaiting_reply:
-        with solara.Card(f"Your decision as {SEATS[seat]}: day {room.day + 1}", classes=["decision-card"], style={"border": "3px solid #D55E00"}):
-            solara.Warning(f"Pyongyang answers {SEATS[seat]}'s offer by naming what it wants instead (rice, cement, heavy equipment).")
-            solara.Text("Send what it names, and the aid is taken; refuse, and your offer lapses in silence.")
-            with solara.Row():
-                solara.Button("Meet the request", color="primary", on_click=lambda: on_decided(Reply(True)))
-                solara.Button("Refuse", on_click=lambda: on_decided(Reply(False)))
-        return
-    with solara.Card(f"Your decision as {SEATS[seat]}: day {room.day + 1}", classes=["decision-card"], style={"border": "3px solid #D55E00"}):
-        if bool(donor.requested[0]):
-            solara.Warning(f"Pyongyang has asked {SEATS[seat]} for help.")
-        solara.Text("The model waits for you. Offer aid now, or wait a day and watch.")
-        solara.Select(
-            "Channel",
-            values=list(CHANNELS.values()),
-            value=CHANNELS.get(channel.value, CHANNELS["red_cross"]),
-            on_value=lambda t: channel.set(next((k for k, v in CHANNELS.items() if v == t), "red_cross")),
-        )
-        solara.SliderFloat(f"Content fit: {fit.value:.1f} (1 = exactly what Pyongyang asked for)", value=fit, min=0, max=1, step=0.1)
-        solara.SliderFloat(f"Conditions: {conditions.value:.1f} (0 = none, 1 = monitors and staff on the ground)", value=conditions, min=0, max=1, step=0.1)
-        solara.SliderFloat(f"Size: {size.value:.1f} (share of the visible damage)", value=size, min=0.1, max=2, step=0.1)
-        with solara.Row():
-            solara.Button("Offer aid", color="primary", on_click=offer)
-            solara.Button("Wait a day", on_click=lambda: on_decided(None))
-        if error.value:
-            solara.Error(error.value, classes=["page-error"])
 
 
 @solara.component
 def Debrief(room: Classroom, board: live.Board, version: int, large: bool):
-    """After a role-play: the student's outcome against the model donor's, here and over many worlds."""
-    comparison = solara.use_memo(lambda: compare(room), [version])
-    mine, model = comparison.student, comparison.modelled
-    describe = lambda o: "did not offer" if o["offer_day"] is None else f"offered on day {o['offer_day']}: {RESPONSE_LABELS[o['response']]}"  # noqa: E731
-    seat = SEATS[room.seat or ""]
-    with solara.Card("Role-play result", classes=["roleplay-result"]), solara.Columns([1, 1]):
-        with solara.Column():
-            solara.HTML(tag="p", unsafe_innerHTML=f"In this world, <b>you ({seat})</b> {describe(mine)}.", classes=["roleplay-student"])
-            solara.HTML(tag="p", unsafe_innerHTML=f"<b>The model's {seat}</b>, same world, same settings, {describe(model)}.", classes=["roleplay-model"])
-            solara.Text(
-                f"The bars replay your decision, and let the model decide, in {comparison.worlds:,} worlds with these settings: was it the decision or luck?"
-            )
-        Figure(board, "comparison_figure", lambda: live.comparison_figure(comparison, large), [version, large])
+    """After a role-play: the seat against the model's donor (computed once per finished run)."""
+    RoleplayResult(solara.use_memo(lambda: compare(room), [version]), board, version, large)
 
 
 @solara.component
@@ -198,8 +51,8 @@ def ThisWorld(room: Classroom, board: live.Board, version: int, drawn: int, larg
     with solara.Column(gap="0px"):  # always there: cards come and go inside it, the figures below stay mounted
         if room.knobs != room.model_knobs:
             solara.Info("The sliders have moved since this world began: press Reset to run them here (Many worlds uses them already).")
-        if room.awaiting_decision:
-            Decision(room, version, decide)
+        if room.seat is not None and room.awaiting_decision:
+            Decision(room.seat, room.day, room.due(room.seat), bool(room.model.donor(room.seat).requested[0]), decide)
         if room.done and room.seat:
             Debrief(room, board, version, large)
     with solara.Columns([2, 1]):
@@ -223,7 +76,7 @@ def ManyWorlds(room: Classroom, board: live.Board, settings: tuple, large: bool)
         try:
             return outcome_shares(room.preset, room.knobs, room.seed), ""
         except Exception as exc:  # noqa: BLE001 - one line on the page, never a traceback
-            return None, _one_line(exc)
+            return None, one_line(exc)
 
     computed, failed = solara.use_memo(shares_now, [settings])
 
@@ -234,7 +87,7 @@ def ManyWorlds(room: Classroom, board: live.Board, settings: tuple, large: bool)
             result.set(heatmap(room.preset, room.knobs, room.seed, knob_labels[x.value], knob_labels[y.value], who[donor.value]))
             error.set("")
         except Exception as exc:  # noqa: BLE001
-            error.set(_one_line(exc))
+            error.set(one_line(exc))
 
     with solara.Columns([3, 2]):
         with solara.Card("Many worlds: same settings, 1,000 replicate worlds"):
@@ -264,7 +117,7 @@ def ManyWorlds(room: Classroom, board: live.Board, settings: tuple, large: bool)
 @solara.component
 def Controls(room: Classroom, version: int, settings: tuple, act, touch, playing, seed_text, seat_name, speed, every, error):
     """The sidebar: preset and briefing, Step/Play/Reset, play speed, the sliders, the seed, the seat."""
-    titles = solara.use_memo(_titles, [])
+    titles = solara.use_memo(preset_titles, [])
     by_title = {t: p for p, t in titles.items()}
     seed_error = solara.use_reactive("")
     knob_error = solara.use_reactive("")
@@ -278,7 +131,7 @@ def Controls(room: Classroom, version: int, settings: tuple, act, touch, playing
             room.set_knob(key, value)
             knob_error.set("")
         except ValueError as exc:
-            knob_error.set(_one_line(exc))
+            knob_error.set(one_line(exc))
         touch()
 
     def set_index(key: str, choices: list[float], i: int):
@@ -290,7 +143,7 @@ def Controls(room: Classroom, version: int, settings: tuple, act, touch, playing
             room.seed = parse_seed(seed_text.value)
             seed_error.set("")
         except ValueError as exc:
-            seed_error.set(_one_line(exc))
+            seed_error.set(one_line(exc))
             return
         room.seat = next((d for d, n in SEATS.items() if n == seat_name.value), None)
         act(room.reset)
@@ -354,8 +207,8 @@ EVERY = {"every day": 1, "every 5 days": 5, "every 10 days": 10}
 
 
 @solara.component
-def Page():
-    """The page of one browser tab."""
+def ClassroomPage():
+    """The classroom page of one browser tab (at /)."""
     # One Classroom per browser tab: tabs never share a world. It changes in place, and a component
     # re-renders only when its arguments change, so components get `version` (the world moved),
     # `drawn` (the figures should follow) and `settings` (a slider moved) as arguments.
@@ -383,11 +236,12 @@ def Page():
             error.set("")
         except Exception as exc:  # noqa: BLE001
             playing.set(False)
-            error.set(_one_line(exc))
+            error.set(one_line(exc))
         bump()
 
-    def decide(decision: SeatDecision) -> None:
+    def decide(decision: SeatDecision) -> str:
         act(lambda: room.step(decision, decided=True))
+        return ""  # a refused decision shows under the controls, as every failed click does
 
     def play_loop():
         start, days = time.monotonic(), 0
@@ -402,7 +256,7 @@ def Page():
                 tick = max(tick + interval, time.monotonic())
                 time.sleep(max(0.0, tick - time.monotonic()))
         except Exception as exc:  # noqa: BLE001
-            error.set(_one_line(exc))
+            error.set(one_line(exc))
         if days:  # the server's own record of Play's pace (experiments/benchmark_classroom.py reads it)
             print(f"aidsim-app: played {days} days in {time.monotonic() - start:.2f} s at {speed.value}", flush=True)
         playing.set(False)
@@ -431,9 +285,16 @@ def Page():
             )
             solara.FileDownload(
                 lambda: debrief_zip(
-                    room, outcome_shares(room.preset, room.model_knobs, room.seed)[0], compare(room) if room.seat and room.done else None, large.value
+                    room, outcome_shares(room.preset, room.model_knobs, room.seed)[0], [compare(room)] if room.seat and room.done else (), large.value
                 ),
                 filename=f"aidsim-debrief-{room.preset}-seed{room.seed}-day{room.day}.zip",
                 label="Download debrief (zip)",
                 mime_type="application/zip",
             )
+
+
+routes = [
+    solara.Route(path="/", component=ClassroomPage, label="Classroom"),
+    solara.Route(path="room", component=RoomPage, label="Shared room"),
+]
+"""The two pages: each tab its own world at /, one world for a whole class at /room (room_page.py)."""

@@ -181,8 +181,37 @@ class Reply:
         model.donor(donor_id).reply_to_counter_request(self.meet)
 
 
-SeatDecision = Offer | Reply | None
-"""One day's decision at the seat: an offer, a reply to a counter-request, or waiting (None)."""
+@dataclass(frozen=True)
+class ModelDecides:
+    """A shared room's fallback: the seat's student did not decide in time (or has left), so the
+    model's donor decides for the seat today, by its own rules, as if nobody sat there."""
+
+    def apply(self, model: AidModel, donor_id: str) -> None:
+        # The donor's own rules run while it is not seated; the next day seats it again (see
+        # `worlds.play_decisions` and `room.Room.tick`), so this hands over one day only.
+        model.donor(donor_id).unseat()
+
+
+SeatDecision = Offer | Reply | ModelDecides | None
+"""One day's decision at the seat: an offer, a reply to a counter-request, the model's choice for
+an absent student, or waiting (None)."""
+
+
+def decision_rows(seat: str, decisions: list[tuple[int, SeatDecision]], answer: str) -> list[dict[str, Any]]:
+    """A seat's decisions, one row a day (the debrief's decisions.csv), with Pyongyang's `answer`
+    to the seat's offer so far on the rows that made or answered it."""
+    rows = []
+    for day, decision in decisions:
+        row: dict[str, Any] = {"day": day, "seat": seat, "decision": "wait"}
+        if isinstance(decision, Offer):
+            row |= {"decision": "offer", "channel": decision.channel, "content_fit": decision.content_fit, "conditions": decision.conditions}
+            row |= {"size": decision.size, "answer": answer}
+        elif isinstance(decision, Reply):
+            row |= {"decision": "meet counter-request" if decision.meet else "refuse counter-request", "answer": answer}
+        elif isinstance(decision, ModelDecides):
+            row |= {"decision": "model decided (seat absent)", "answer": answer}
+        rows.append(row)
+    return rows
 
 
 @dataclass
@@ -259,21 +288,35 @@ class Classroom:
     def done(self) -> bool:
         return self.model.done
 
+    def due(self, donor_id: str) -> str | None:
+        """The decision a seated donor owes before the next day: "reply" when Pyongyang has named
+        what it wants instead of its offer, "offer" (offer aid or wait) while it has not offered,
+        None otherwise or once the run is over."""
+        if self.done:
+            return None
+        donor = self.model.donor(donor_id)
+        status = int(donor.status[0])
+        if bool(donor.countered[0]) and status == PENDING:
+            return "reply"
+        return "offer" if status == NOT_OFFERED else None
+
     @property
     def awaiting_reply(self) -> bool:
         """Pyongyang has named what it wants instead of the seat's offer: the seat must meet it or refuse."""
-        if self.seat is None or self.done:
-            return False
-        donor = self.model.donor(self.seat)
-        return bool(donor.countered[0]) and int(donor.status[0]) == PENDING
+        return self.seat is not None and self.due(self.seat) == "reply"
 
     @property
     def awaiting_decision(self) -> bool:
         """The seat must decide before the next day: it has not offered yet, or must answer a
         counter-request, and the run goes on."""
-        if self.seat is None or self.done:
-            return False
-        return int(self.model.donor(self.seat).status[0]) == NOT_OFFERED or self.awaiting_reply
+        return self.seat is not None and self.due(self.seat) is not None
+
+    @staticmethod
+    def check_decision(due: str | None, decision: SeatDecision) -> None:
+        """One-line ValueError when `decision` is not the kind `due` asks for (a stale card)."""
+        if due is not None and not isinstance(decision, ModelDecides) and (due == "reply") != isinstance(decision, Reply):
+            wanted = "meet or refuse Pyongyang's counter-request" if due == "reply" else "offer aid or wait"
+            raise ValueError(f"decision {type(decision).__name__}: the seat must {wanted} today")
 
     def step(self, decision: SeatDecision = None, decided: bool = False) -> bool:
         """Advance one day. A seated student's decision (an `Offer` or None to wait; a `Reply` when
@@ -283,13 +326,13 @@ class Classroom:
             if self.done or (self.awaiting_decision and not decided):
                 return False
             if self.seat is not None and self.awaiting_decision:
-                if self.awaiting_reply != isinstance(decision, Reply):
-                    wanted = "meet or refuse Pyongyang's counter-request" if self.awaiting_reply else "offer aid or wait"
-                    raise ValueError(f"decision {type(decision).__name__}: the seat must {wanted} today")
+                self.check_decision(self.due(self.seat), decision)
                 self.decisions.append((self.day + 1, decision))
                 if decision is not None:
                     decision.apply(self.model, self.seat)
             self.model.step()
+            if self.seat is not None:
+                self.model.donor(self.seat).seat()  # back from a day the model decided for it
             return True
 
     # -- what the page shows ---------------------------------------------------------------
@@ -338,17 +381,11 @@ class Classroom:
         """The seated student's decisions, one row a day, with Pyongyang's answer to the offer so far."""
         if not self.seat:
             return []
-        answer = next(r["response"] for r in self.outcomes() if r["donor"] == self.seat)
-        rows = []
-        for day, decision in self.decisions:
-            row: dict[str, Any] = {"day": day, "seat": self.seat, "decision": "wait"}
-            if isinstance(decision, Offer):
-                row |= {"decision": "offer", "channel": decision.channel, "content_fit": decision.content_fit, "conditions": decision.conditions}
-                row |= {"size": decision.size, "answer": answer}
-            elif isinstance(decision, Reply):
-                row |= {"decision": "meet counter-request" if decision.meet else "refuse counter-request", "answer": answer}
-            rows.append(row)
-        return rows
+        return decision_rows(self.seat, self.decisions, self.answer(self.seat))
+
+    def answer(self, donor: str) -> str:
+        """Pyongyang's answer to `donor`'s offer so far in this world ("not_offered" before one)."""
+        return next(r["response"] for r in self.outcomes() if r["donor"] == donor)
 
     def dispatch_markdown(self) -> str:
         with self.lock:

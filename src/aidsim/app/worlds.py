@@ -105,9 +105,9 @@ def play_decisions(model: AidModel, donor_id: str, decisions: Sequence[tuple[int
     """Run `model` to its horizon with `donor_id` seated and the student's decisions applied on their
     days. A reply to a counter-request stands for every world: those countered earlier get it on its
     day, those countered later at once."""
-    model.donor(donor_id).seat()
-    by_day = dict(decisions)
+    donor, by_day = model.donor(donor_id), dict(decisions)
     while not model.done:
+        donor.seat()  # every day: a day the model decided for an absent student (ModelDecides) hands over that day only
         decision = by_day.get(model.day + 1)
         if decision is not None:
             decision.apply(model, donor_id)
@@ -138,10 +138,17 @@ def compare(room: Classroom, worlds: int = WORLDS) -> Comparison:
     world (same seed, same replicate) and with the same decisions replayed over `worlds` worlds."""
     if not room.seat:
         raise ValueError("compare: nobody holds a seat")
-    seat, params = room.seat, room.params
+    return compare_seat(room, room.seat, room.decisions, worlds)
+
+
+def compare_seat(room: Classroom, seat: str, decisions: Sequence[tuple[int, SeatDecision]], worlds: int = WORLDS) -> Comparison:
+    """One seat's `decisions` in the world `room` shows (which may hold other seats too) against
+    the model's donor: in that world with every donor modelled, and over `worlds` worlds, the seat's
+    decisions replayed with every other donor modelled."""
+    params = room.params
     modelled_here = AidModel(params, replicates=[WORLD]).run()
     many = params.model_copy(update={"replicates": worlds})
-    student_many = play_decisions(AidModel(many, record=False), seat, room.decisions)
+    student_many = play_decisions(AidModel(many, record=False), seat, decisions)
     modelled_many = AidModel(many, record=False).run()
     share = lambda m: _shares(tables.responses(m)).loc[seat]  # noqa: E731
     return Comparison(seat, _world_outcome(room.model, seat), _world_outcome(modelled_here, seat), share(student_many), share(modelled_many), worlds)

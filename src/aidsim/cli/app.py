@@ -51,8 +51,9 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:
         fail(str(exc))
     # Solara's proxy answers /_solara/cdn/<file> from the cache and fetches a missing file from a
-    # public CDN: pointed at a closed local port instead, no request a client makes (a missing or
-    # made-up file name) can make this server reach the internet.
+    # public CDN: the page refuses those fetches (aidsim.app.assets.refuse_cdn_fetches), and the
+    # CDN is a closed local port besides, so no request a client makes (a missing or made-up file
+    # name) can make this server reach the internet. --no-check-version: solara run would ask PyPI.
     env = {
         **os.environ,
         "SOLARA_ASSETS_PROXY_CACHE_DIR": str(cache),
@@ -63,7 +64,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"aidsim-app: open http://{shown}:{args.port}/ in a browser (Ctrl+C stops the server)", flush=True)
     if shown != args.host:
         print(f"aidsim-app: students open http://<this computer's address>:{args.port}/ (`hostname -I` shows the address)", flush=True)
-    command = [sys.executable, "-m", "solara", "run", "aidsim.app.page", "--host", args.host, "--port", str(args.port), "--production", "--no-open"]
+    command = [sys.executable, "-m", "solara", "run", "aidsim.app.page", "--host", args.host, "--port", str(args.port)]
+    command += ["--production", "--no-open", "--no-check-version"]
     os.execve(sys.executable, command, env)  # the server replaces this process: Ctrl+C and signals reach it directly
 
 

@@ -97,6 +97,10 @@ class DonorAgent(mesa.Agent["AidModel"]):
         """Hand this donor's offer decisions to a person: the model stops offering for it."""
         self.seated = True
 
+    def unseat(self) -> None:
+        """Give this donor's decisions back to its own rules (a shared room's absent student)."""
+        self.seated = False
+
     def offer_now(self, channel: str, content_fit: float, conditions: float, size: float) -> None:
         """A seated donor's decision for today, applied in every world where it has not offered yet:
         offer through `channel`, with the given content fit, conditions and size (share of the visible
