@@ -34,6 +34,15 @@ def _job_labels(cfg: DictConfig) -> dict[str, Any]:
     return labels
 
 
+def _base_title(cfg: DictConfig, labels: dict[str, Any]) -> str:
+    """What the study's cells vary around: its scenario, preset and other settings (the swept knobs and
+    a -m job's own labels left out)."""
+    from aidsim.report.labels import config_title
+
+    sample = cfg.sweep.sample or {}
+    return config_title(cfg, exclude={*(cfg.sweep.grid or {}), *(sample.get("ranges") or {}), *labels})
+
+
 def _figures(root: Path | str) -> list[Path]:
     from aidsim.report import figures
 
@@ -47,6 +56,7 @@ def _sweep(cfg: DictConfig) -> None:
     from aidsim.runs.study import run_study
 
     hc = HydraConfig.get()
+    labels: dict[str, Any] = {}
     if hc.mode == RunMode.MULTIRUN:  # one job = its overrides' cell (x the study's grid, if any)
         labels = _job_labels(cfg)
         root = Path(hc.runtime.output_dir)
@@ -59,6 +69,7 @@ def _sweep(cfg: DictConfig) -> None:
         f"{result['study']}: {result['cells']} cells, {result['runs']:,} runs in {result['seconds']:.1f} s "
         f"({rate}, {result['workers']} workers; {result['chunks_resumed']} of {result['chunks']} chunks were already done)"
     )
+    print(f"base: {_base_title(cfg, labels)}")
     print(f"results: {root}")
     if cfg.sweep.plots and hc.mode != RunMode.MULTIRUN:
         print(f"figures: {root / 'figures'} ({len(_figures(root))} files)")

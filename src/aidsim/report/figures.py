@@ -7,6 +7,7 @@ caption, and the 2024 point marked. Figures are built without pyplot (`matplotli
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,19 +20,28 @@ from omegaconf import DictConfig, OmegaConf
 
 from aidsim.model.ladder import NO_DAY
 from aidsim.model.params import DONORS
+from aidsim.report.labels import is_day_knob, knob_label, preset_changes, run_title
 from aidsim.report.style import (
+    ANY_DONOR_COLOUR,
     BLACK,
     BLUE,
     DARK_GREY,
     DONOR_COLOURS,
+    LOG_SCALE,
     NONE_COLOUR,
     PURPLE,
     RESPONSE_COLOURS,
     RESPONSE_LABELS,
     SKY,
     VERMILLION,
+    day_limits,
     donor_label,
+    log_axis,
+    mark_value,
+    outside_legend,
+    round_log_ticks,
     save,
+    wants_log,
 )
 from aidsim.report.style import OKABE_ITO as OKABE_ITO  # re-exported for older imports
 from aidsim.runs.tables import RESPONSES
@@ -48,15 +58,16 @@ def timeline_figure(model: AidModel) -> Figure:
         raise ValueError("timeline needs a model run with record=True")
     days = np.arange(model.day + 1)
     unmet = model.history.array("unmet")
-    fig = Figure(figsize=(9, 10), layout="constrained")
+    fig = Figure(figsize=(10.5, 10), layout="constrained")
     axes = fig.subplots(3, 1, sharex=True)
     ax = axes[0]
     q = np.quantile(unmet, [0.1, 0.5, 0.9], axis=1)
     ax.fill_between(days, q[0], q[2], color=SKY, alpha=0.3, label="10-90% of worlds")
     ax.plot(days, q[1], color=BLUE, label="median")
     ax.set_ylabel("unmet need\n(x July 2024 damage)")
-    ax.set_title(f"{model.params.scenario.title or model.params.scenario.name}: {model.worlds} worlds, seed {model.params.seed}")
-    ax.legend(loc="upper right")
+    title = textwrap.fill(model.params.scenario.title or model.params.scenario.name, 100)  # the run's full title can be long
+    fig.suptitle(f"{title}\n{model.worlds} worlds, seed {model.params.seed}", fontsize=11)
+    outside_legend(ax, fontsize=8)
     ax = axes[1]
     for donor in model.donors:
         c = DONOR_COLOURS[donor.donor_id]
@@ -66,43 +77,21 @@ def timeline_figure(model: AidModel) -> Figure:
         ax.plot(days, accepted, color=c, lw=2, label=donor_label(donor.donor_id, short=True))
     ax.set_ylabel("share of worlds\n(dashed: offered, solid: accepted)")
     ax.set_ylim(-0.02, 1.02)
-    ax.legend(loc="center right", fontsize=8, ncols=2)
+    outside_legend(ax, fontsize=8)
     ax = axes[2]
     for key, colour in (("inter_korean", VERMILLION), ("us_dprk", PURPLE)):
         ax.step(days, [t[key] for t in model.history.tension], where="post", color=colour, label=f"tension: {key.replace('_', '-')}")
     ax.set_ylabel("tension (0-1)")
     ax.set_xlabel("days since the flood")
     ax.set_ylim(-0.02, 1.02)
-    ax.legend(loc="lower right")
+    outside_legend(ax, fontsize=8)
     return fig
 
 
 # ---------------------------------------------------------------------------------------------
 # Sweep studies (aidsim-plot <folder>, and at the end of aidsim-sweep)
 
-KNOB_LABELS = {
-    "flood.severity": "flood severity (x July 2024 damage)",
-    "flood.visibility": "visible share of the damage (0-1)",
-    "tension.inter_korean": "inter-Korean tension (0 engagement - 1 open hostility)",
-    "tension.us_dprk": "US-DPRK tension (0-1)",
-    "horizon_days": "horizon (days)",
-    "dprk.hostility_weight": "ladder: hostility weight (log-pressure per unit)",
-    "dprk.image_sensitivity": "ladder: image sensitivity (0-1)",
-    "dprk.image_weight": "ladder: image weight (log-pressure)",
-    "dprk.capacity": "DPRK capacity (2024 units per day)",
-    "dprk.planning_days": "DPRK planning window (days)",
-    "dprk.mobilisation_days": "DPRK mobilisation (days)",
-}
 FORMATS = ("png", "svg")
-
-
-def knob_label(key: str) -> str:
-    """An axis label with units for a swept knob."""
-    if key in KNOB_LABELS:
-        return KNOB_LABELS[key]
-    if key.startswith("relations."):
-        return f"relations with {donor_label(key.split('.', 1)[1], short=True)} (0 adversary - 1 closest ally)"
-    return f"{key} (units: docs/model.md)"
 
 
 def wilson(k: ArrayLike, n: ArrayLike, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
@@ -148,7 +137,11 @@ class StudySummary:
         self.cells = self.cells.loc[self.n.index]
         base = _base_config(self.path)
         self.base: dict[str, Any] = {k: OmegaConf.select(base, k, default=None) for k in self.cells.columns}
-        self.marker = "2024" if OmegaConf.select(base, "scenario.name", default=None) == "amnok_2024" else "base"
+        changes = preset_changes(base, exclude=self.knobs())
+        name = OmegaConf.select(base, "scenario.name", default=None)
+        # what the cells vary around: the scenario, its preset and the study's other settings
+        self.title = run_title(OmegaConf.select(base, "scenario.title", default=None), name, changes)
+        self.marker = "2024" if name == "amnok_2024" and not changes else "base"
 
     def knobs(self) -> list[str]:
         """The knobs that vary between cells (constant labels excluded)."""
@@ -197,15 +190,41 @@ def _base_config(path: Path) -> DictConfig:
     return loaded if isinstance(loaded, DictConfig) else OmegaConf.create({})
 
 
-def _positions(values: np.ndarray, x: object) -> float | None:
-    """Where the value `x` falls on an axis of cell indices (interpolated; log for log-spaced knobs)."""
+def _cell_position(values: np.ndarray, x: float) -> float:
+    """Where `x` falls on an axis of cell indices: interpolated between cells (in log for log-spaced
+    knobs), and past the ends along the end cells' spacing."""
     from aidsim.runs.designs import log_spaced
 
+    v, t = (np.log(values), np.log(x)) if log_spaced(values.tolist()) else (values.astype(float), float(x))
+    if t < v[0]:
+        return float((t - v[0]) / (v[1] - v[0]))
+    if t > v[-1]:
+        return float(len(v) - 1 + (t - v[-1]) / (v[-1] - v[-2]))
+    return float(np.interp(t, v, np.arange(len(v))))
+
+
+def _positions(values: np.ndarray, x: object) -> float | None:
+    """Where the value `x` falls on an axis of cell indices, if within the knob's range."""
     if not isinstance(x, (int, float)) or isinstance(x, bool) or not values.min() <= x <= values.max():
         return None
-    if log_spaced(values.tolist()):
-        return float(np.interp(np.log(x), np.log(values), np.arange(len(values))))
-    return float(np.interp(x, values, np.arange(len(values))))
+    return _cell_position(values, x)
+
+
+def index_ticks(values: np.ndarray) -> tuple[list[float], list[str]]:
+    """Ticks for an axis of cell indices: each cell's value, or for a log-spaced knob the round values
+    (0.3, 1, 3, 10 ...) at their interpolated positions, within the cells' extent."""
+    from aidsim.runs.designs import log_spaced
+
+    if not log_spaced(values.tolist()):
+        return list(map(float, range(len(values)))), [f"{v:.3g}" for v in values]
+    ticks = [(p, t) for t in round_log_ticks(values[0] / 10, values[-1] * 10) if -0.5 <= (p := _cell_position(values, t)) <= len(values) - 0.5]
+    return [p for p, _ in ticks], [f"{t:g}" for _, t in ticks]
+
+
+def _axis_label(key: str, values: np.ndarray) -> str:
+    from aidsim.runs.designs import log_spaced
+
+    return knob_label(key) + (LOG_SCALE if log_spaced(values.tolist()) else "")
 
 
 class _Grid:
@@ -224,9 +243,8 @@ class _Grid:
         return out
 
     def decorate(self, ax: Axes, title: str) -> None:
-        fmt = lambda v: f"{v:.3g}"  # noqa: E731
-        ax.set_xticks(range(len(self.xs)), [fmt(v) for v in self.xs], rotation=90, fontsize=7)
-        ax.set_yticks(range(len(self.ys)), [fmt(v) for v in self.ys], fontsize=7)
+        ax.set_xticks(*index_ticks(self.xs), rotation=90, fontsize=7)
+        ax.set_yticks(*index_ticks(self.ys), fontsize=7)
         ax.set_title(title, fontsize=9)
         px, py = _positions(self.xs, self.s.base.get(self.kx)), _positions(self.ys, self.s.base.get(self.ky))
         if px is not None and py is not None:
@@ -238,13 +256,13 @@ class _Grid:
         axes = fig.subplots(nrows, ncols, squeeze=False)
         for ax in axes.flat[n:]:
             ax.set_visible(False)
-        fig.supxlabel(knob_label(self.kx), fontsize=10)
-        fig.supylabel(knob_label(self.ky), fontsize=10)
+        fig.supxlabel(_axis_label(self.kx, self.xs), fontsize=10)
+        fig.supylabel(_axis_label(self.ky, self.ys), fontsize=10)
         return fig, axes
 
 
 def _captioned(fig: Figure, title: str, s: StudySummary, note: str = "", mark: str = "point marked with a star") -> Figure:
-    fig.suptitle(title, fontsize=11)
+    fig.suptitle(f"{title}\n{textwrap.fill(s.title, 140)}", fontsize=11)
     fig.text(0.5, -0.01, s.caption(mark) + (f"; {note}" if note else ""), ha="center", va="top", fontsize=8)
     return fig
 
@@ -293,7 +311,9 @@ def outcome_maps(g: _Grid) -> Figure:
     colours = {**DONOR_COLOURS, "none": NONE_COLOUR}
     _categorical_map(axes[0, 0], g, s.first_donor(), colours)
     g.decorate(axes[0, 0], "first donor accepted (most often)")
-    im = axes[0, 1].imshow(g.matrix(s.median_first_day()), origin="lower", cmap="viridis_r", aspect="auto")
+    days = s.median_first_day()
+    lo, hi = day_limits(days.min(), days.max())
+    im = axes[0, 1].imshow(g.matrix(days), origin="lower", cmap="viridis_r", vmin=lo, vmax=hi, aspect="auto")
     fig.colorbar(im, ax=axes[0, 1], shrink=0.8, label="days since the flood")
     g.decorate(axes[0, 1], "median time to first acceptance")
     im = axes[0, 2].imshow(g.matrix(s.mean_rung()), origin="lower", cmap="cividis", vmin=0, vmax=3, aspect="auto")
@@ -306,10 +326,8 @@ def outcome_maps(g: _Grid) -> Figure:
 def knob_lines(s: StudySummary, knob: str, binned: bool = False) -> Figure:
     """P(accepted) per donor against one knob with 95% Wilson intervals, plus time to first
     acceptance and the deepest rung. `binned`: a sampled design, cells pooled into deciles."""
-    from aidsim.runs.designs import log_spaced
-
     x = s.cells[knob].astype(float)
-    logx = log_spaced(np.unique(x).tolist()) or (binned and x.min() > 0 and x.max() / x.min() > 50)
+    logx = wants_log(np.unique(x))
     if binned:
         edges = np.unique(np.quantile(np.log(x) if logx else x, np.linspace(0, 1, 11)))
         group = pd.Series(np.clip(np.searchsorted(edges, np.log(x) if logx else x, side="right") - 1, 0, len(edges) - 2), index=x.index)
@@ -318,31 +336,36 @@ def knob_lines(s: StudySummary, knob: str, binned: bool = False) -> Figure:
         group, centre = pd.Series(np.arange(len(x)), index=x.index), x.reset_index(drop=True)
     pool = lambda v: v.groupby(group).sum()  # noqa: E731
     fig = Figure(figsize=(15, 4.6), layout="constrained")
-    axes = fig.subplots(1, 3)
+    axes = fig.subplots(1, 3, sharex=True)
     ax = axes[0]
     for donor in [None, *DONORS]:
         k, n = (pool(v) for v in s.p(donor))
         lo, hi = wilson(k, n)
-        c = BLACK if donor is None else DONOR_COLOURS[donor]
+        c = ANY_DONOR_COLOUR if donor is None else DONOR_COLOURS[donor]
         label = "any donor" if donor is None else donor_label(donor, short=True)
-        ax.plot(centre, k / n, color=c, lw=2.4 if donor is None else 1.5, ls="--" if donor is None else "-", label=label)
+        # any donor: a broad line under the donors' own, so it reads as their envelope
+        ax.plot(centre, k / n, color=c, lw=5 if donor is None else 1.5, zorder=1 if donor is None else 2, label=label)
         ax.fill_between(centre, lo, hi, color=c, alpha=0.2, lw=0)
     ax.set_ylabel("P(aid accepted) (share of worlds, 95% Wilson interval)")
     ax.set_ylim(-0.02, 1.02)
-    ax.legend(fontsize=7, ncols=2)
-    days = s.median_first_day()
-    axes[1].plot(centre, days.groupby(group).median(), color=BLUE, marker="o", ms=3)
+    outside_legend(ax, fontsize=8)
+    # the two summaries in grey: a donor's colour here would read as that donor
+    days = s.median_first_day().groupby(group).median()
+    axes[1].plot(centre, days, color=DARK_GREY, marker="o", ms=3)
+    axes[1].set_ylim(*day_limits(days.min() - 0.5, days.max() + 0.5))
     axes[1].set_ylabel("median time to first acceptance (days)")
-    axes[2].plot(centre, (s.mean_rung() * s.n).groupby(group).sum() / pool(s.n), color=VERMILLION, marker="o", ms=3)
+    axes[2].plot(centre, (s.mean_rung() * s.n).groupby(group).sum() / pool(s.n), color=DARK_GREY, marker="o", ms=3)
+    axes[2].set_ylim(-0.05, 3.05)  # the whole ladder: a small change in the mean rung stays small
     axes[2].set_ylabel("deepest ladder rung reached (mean, 0-3)")
     for ax in axes:
-        ax.set_xlabel(knob_label(knob) + (" (deciles of the design)" if binned else ""))
+        ax.set_xlabel(knob_label(knob) + (LOG_SCALE if logx else "") + ("\n(deciles of the design)" if binned else ""))
         if logx:
-            ax.set_xscale("log")
+            log_axis(ax)
+        elif is_day_knob(knob):
+            ax.set_xlim(*day_limits(x.min() - 0.5, x.max() + 0.5))
         base = s.base.get(knob)
         if isinstance(base, (int, float)) and x.min() <= base <= x.max():
-            ax.axvline(base, color=DARK_GREY, ls=":", lw=1)
-            ax.text(base, 1.0, f" {s.marker}", transform=ax.get_xaxis_transform(), fontsize=8, va="top", color=DARK_GREY)
+            mark_value(ax, base, s.marker)
     return _captioned(fig, f"Aid acceptance against {knob}", s, mark="value: dotted line")
 
 

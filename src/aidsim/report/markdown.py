@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from aidsim.report.style import BLACK, BLUE, ORANGE, SERIES, VERMILLION, DonorNames, donor_label
+from aidsim.report.style import BLACK, BLUE, LOG_SCALE, ORANGE, SERIES, VERMILLION, DonorNames, donor_label, log_axis, mark_value, wants_log
 from aidsim.report.style import OKABE_ITO as OKABE_ITO
 
 LABELS = DonorNames(donor_label)
@@ -198,7 +198,8 @@ def whatif_bars(table: pd.DataFrame, caption: str) -> Figure:
 
 
 def whatif_curve_figure(curves: pd.DataFrame, marks: Mapping[str, Any], ranges: Mapping[str, Any], caption: str) -> Figure:
-    """P(any accepted) along each one-knob curve, with Wilson bands and the base value marked."""
+    """P(any accepted) along each one-knob curve, with Wilson bands and the base value marked
+    (log x for a knob spanning orders of magnitude)."""
     knobs = list(dict.fromkeys(curves["knob"]))
     cols = min(2, len(knobs))
     rows = -(-len(knobs) // cols)
@@ -208,15 +209,15 @@ def whatif_curve_figure(curves: pd.DataFrame, marks: Mapping[str, Any], ranges: 
         c = curves[curves["knob"] == knob]
         ax.fill_between(c["value"], c["low"], c["high"], color=colour, alpha=0.3, lw=0)
         ax.plot(c["value"], c["p_any_accepted"], color=colour, marker="o", ms=3)
-        ax.axvline(marks[knob], color=BLACK, ls=":", lw=1, label=f"base ({marks[knob]})")
         r = ranges.get(knob)
         unit = getattr(r, "unit", "") if r is not None else ""
-        if knob == "flood.severity":
-            ax.set_xscale("log")
-        ax.set_xlabel(f"{knob}" + (f" ({unit})" if unit else ""))
+        logx = wants_log(c["value"])
+        if logx:
+            log_axis(ax)
+        ax.set_xlabel(f"{knob}" + (f" ({unit})" if unit else "") + (LOG_SCALE if logx else ""))
         ax.set_ylabel("P(any aid accepted)\n(share of worlds)")
         ax.set_ylim(-0.02, 1.02)
-        ax.legend(loc="upper left", fontsize=8)
+        mark_value(ax, marks[knob], f"base ({marks[knob]})", BLACK)  # named beside its line: a legend would sit over the curve
     for ax in list(axes.flat)[len(knobs) :]:
         ax.set_visible(False)
     fig.suptitle(caption, fontsize=9)

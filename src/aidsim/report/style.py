@@ -9,6 +9,10 @@
   `conf/actors/default.yaml` (its `short:` with `short=True`, else the label without a bracketed
   aside: "Seoul (Korean Red Cross)" -> "Seoul").
 - `save(fig, path)`: the one figure writer (atomic; the format from the suffix).
+- Axes that do not mislead: `wants_log` (which knobs go on a log axis), `log_axis` (a log scale
+  with round plain ticks, 0.3 1 3 10 30 100, from `round_log_ticks`), `day_limits` (a days axis or colour scale spans at least
+  `MIN_DAY_SPAN`, so a one-day difference does not fill it), `outside_legend` (a legend right of
+  the axes, over no data), `mark_value` (a reference value named where it has room).
 
 Matplotlib is used without pyplot: figures are `matplotlib.figure.Figure` objects, so nothing here
 picks a backend or keeps figures alive in a global registry.
@@ -16,8 +20,9 @@ picks a backend or keeps figures alive in a global registry.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from aidsim.model.params import DONORS
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 ORANGE = "#E69F00"
@@ -46,7 +52,22 @@ OKABE_ITO = PALETTE
 SERIES: tuple[str, ...] = (BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY, BLACK)
 """Okabe-Ito without its yellow, which is faint on white, in an order that keeps neighbours distinct."""
 
-DONOR_COLOURS: dict[str, str] = dict(zip(DONORS, PALETTE, strict=False))
+DONOR_COLOURS: dict[str, str] = {
+    "russia": BLACK,
+    "china": GREEN,
+    "south_korea": ORANGE,
+    "united_states": PURPLE,
+    "un_agencies": SKY,
+    "red_cross": VERMILLION,
+    "ngos": BLUE,
+}
+"""One colour per donor: SERIES's seven (no yellow: too faint for a line on white), placed so the
+donors most often accepted together (the allies, the international bodies) get the pairs that stay
+far apart under red-green colour blindness; the close pairs (orange-vermillion, sky-blue,
+purple-blue) fall on donors that seldom matter at once. Moscow and the Red Cross, once orange and
+vermillion, are black and vermillion (CIEDE2000 about 49, 42 under protanopia)."""
+ANY_DONOR_COLOUR = GREY
+"""'Any donor' in plots that also draw each donor: a broad grey line under theirs (black is Moscow's)."""
 NONE_COLOUR = WHITE
 """Cells or worlds where no donor's aid was accepted."""
 
@@ -66,6 +87,10 @@ RESPONSE_LABELS: dict[str, str] = {
 }
 
 DPI = 150
+MIN_DAY_SPAN = 10.0
+"""The least span of an axis or colour scale in days."""
+LOG_SCALE = " (log scale)"
+"""Appended to the label of a log-scaled axis."""
 
 
 @cache
@@ -117,3 +142,69 @@ class DonorNames(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(DONORS)
+
+
+def round_log_ticks(lo: float, hi: float) -> list[float]:
+    """The round values (1 and 3 times a power of ten: 0.3, 1, 3, 10, 30, 100) from lo to hi."""
+    if not 0 < lo <= hi:
+        return []
+    first, last = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    # round(): 3 * 10**-1 is 0.30000000000000004, which would print as such in a label
+    ticks = (round(m * 10.0**e, max(0, -e) + 1) for e in range(first, last + 1) for m in (1, 3))
+    return [t for t in ticks if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
+
+
+def wants_log(values: Iterable[float]) -> bool:
+    """Whether a knob's values belong on a log axis: log-spaced (`runs.designs.log_spaced`), or
+    positive, spanning more than 50-fold and spread evenly in log rather than linear terms (their
+    median nearer the geometric than the arithmetic middle: a log-uniform sample, steps like
+    0.3 0.5 1 2 5 10; not a uniform sample of 0..1 whose smallest draw happens to be tiny)."""
+    import numpy as np
+
+    from aidsim.runs.designs import log_spaced
+
+    v = np.sort(np.asarray(list(values), dtype=float))
+    if len(v) == 0 or log_spaced(v.tolist()):
+        return len(v) > 0
+    if v[0] <= 0 or v[-1] / v[0] <= 50:
+        return False
+    median = float(np.median(v))
+    return abs(math.log(median / math.sqrt(v[0] * v[-1]))) < abs(math.log((v[0] + v[-1]) / 2 / median))
+
+
+def log_axis(ax: Axes, axis: str = "x") -> None:
+    """Put an axis on a log scale with round plain-number ticks (`round_log_ticks` over its current
+    limits) instead of matplotlib's powers of ten; call after the data are drawn."""
+    from matplotlib.ticker import NullFormatter
+
+    scale, limits, which = (ax.set_xscale, ax.get_xlim, ax.xaxis) if axis == "x" else (ax.set_yscale, ax.get_ylim, ax.yaxis)
+    scale("log")
+    lo, hi = limits()
+    ticks = round_log_ticks(lo, hi)
+    (ax.set_xticks if axis == "x" else ax.set_yticks)(ticks, [f"{t:g}" for t in ticks])
+    which.set_minor_formatter(NullFormatter())
+
+
+def day_limits(lo: float, hi: float, span: float = MIN_DAY_SPAN) -> tuple[float, float]:
+    """Limits for an axis or colour scale of days holding lo..hi and spanning at least `span` days
+    (widened evenly, never below day 0): a one-day difference is not drawn as the whole range."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return 0.0, span
+    if hi - lo >= span:
+        return lo, hi
+    low = max(0.0, (lo + hi) / 2 - span / 2)
+    return low, low + span
+
+
+def mark_value(ax: Axes, x: float, text: str, colour: str = DARK_GREY) -> None:
+    """A dotted vertical line at `x` named at its top, the name on the side with room (so it stays
+    inside the axes); call once the axis's scale and limits are set."""
+    ax.axvline(x, color=colour, ls=":", lw=1)
+    right_half = ax.transAxes.inverted().transform(ax.transData.transform((x, 0)))[0] > 0.5
+    label, side = (f"{text} ", "right") if right_half else (f" {text}", "left")
+    ax.text(x, 0.99, label, transform=ax.get_xaxis_transform(), fontsize=8, va="top", ha=side, color=colour)
+
+
+def outside_legend(ax: Axes, **kwargs: Any) -> None:
+    """The axes' legend to the right of them, over no data (constrained layout makes the room)."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False, **kwargs)
