@@ -32,7 +32,7 @@ def _run_to_end(room: R.Room, now: float = T0) -> float:
             if status.name and status.due and not status.decided and room.present(status.donor, now):
                 tab = room.seats[status.donor].tab
                 assert tab is not None
-                room.decide(tab, Reply(False) if status.due == "reply" else None)
+                room.decide(tab, Reply("refuse") if status.due == "reply" else None)
         room.ask_step("teacher")
         assert room.tick(now)
         now += 0.1
@@ -115,7 +115,7 @@ def test_a_student_cannot_act_for_another_seat_or_steer_the_day():
     with pytest.raises(ValueError, match="teacher's screen"):
         room.join("teacher", "south_korea", "Teacher", now=T0)
     with pytest.raises(ValueError, match="must offer aid or wait"):
-        room.decide("s1", Reply(True))  # a stale card: Moscow owes an offer, not a reply
+        room.decide("s1", Reply("meet"))  # a stale card: Moscow owes an offer, not a reply
 
 
 def test_the_teachers_timer_hands_undecided_seats_to_the_model():

@@ -115,9 +115,9 @@ def test_a_counter_request_waits_for_the_students_reply():
     assert room.step() is False and room.day == day  # no reply, no day
     with pytest.raises(ValueError, match="counter-request"):
         room.step(S.Offer(), decided=True)
-    assert room.step(S.Reply(meet=True), decided=True)
+    assert room.step(S.Reply("meet"), decided=True)
     assert room.outcomes()[DONORS.index("south_korea")]["response"] == "accepted"
-    assert room.decision_rows()[-1]["decision"] == "meet counter-request"
+    assert room.decision_rows()[-1]["decision"] == "counter-request: send what it names"
     while room.step():
         pass
     again = play_decisions(AidModel(room.params, replicates=[0]), "south_korea", room.decisions)

@@ -221,7 +221,7 @@ def test_a_seated_donor_offers_only_when_told():
     model.step()
     assert (seoul.offer_day == model.day).all()
     model.step()
-    assert (seoul.status != Response.PENDING).all()
+    assert ((seoul.status != Response.PENDING) | seoul.countered).all()  # answered, or a counter-request awaits the person
 
 
 def test_low_tension_and_big_need_open_the_door_to_seoul(run_scenario):
@@ -266,13 +266,16 @@ def test_presence_makes_a_resident_body_cheaper_to_accept():
     assert accepted("true") > accepted("false") + 0.3
 
 
-def test_a_sealed_border_closes_every_channel():
-    def accepted(closed: str) -> float:
+def test_a_sealed_border_closes_every_channel_but_the_allies():
+    def accepted(closed: str) -> pd.Series:
         overrides = ["flood.severity=20", "access=amnok_2024", "dprk.closure_cost=8", f"access.border_closed={closed}", "replicates=400"]
-        model = AidModel(load(overrides)).run()
-        return float(tables.runs(model)["any_accepted"].mean())
+        resp = tables.responses(AidModel(load(overrides)).run())
+        return (resp["response"] == "accepted").groupby(resp["donor"].astype(str)).mean()
 
-    assert accepted("false") > accepted("true") + 0.5
+    open_, closed = accepted("false"), accepted("true")
+    others = ["south_korea", "united_states", "un_agencies", "red_cross", "ngos"]
+    assert open_[others].max() > 0.5 and closed[others].max() < 0.05  # everyone else shut out
+    assert closed[["russia", "china"]].to_numpy() == pytest.approx(open_[["russia", "china"]].to_numpy(), abs=0.02)  # 2020 wheat, 2022 medicines
 
 
 def test_a_stance_shock_seals_the_border_on_its_day():
@@ -297,10 +300,16 @@ def test_a_multilateral_seoul_makes_no_unasked_offer_of_its_own(severity, tensio
     assert unasked("engagement") >= 0.8
 
 
-@pytest.mark.parametrize(("meet", "answer"), [(True, Response.ACCEPTED), (False, Response.IGNORED)])
-def test_a_seated_donor_answers_a_counter_request_itself(meet, answer):
-    """Role-play: a counter-request to a person waits for their reply instead of a random draw."""
-    model = AidModel(load(["tension.inter_korean=0.3", "flood.severity=20", "dprk.counter_request_gain=20", "replicates=50"]))
+@pytest.mark.parametrize(
+    ("reply", "share", "answer"),
+    [("meet", 0.5, Response.ACCEPTED), ("refuse", 0.5, Response.IGNORED), ("haggle", 1.0, Response.ACCEPTED), ("haggle", 0.0, Response.REJECTED)],
+)
+def test_a_seated_donor_answers_a_counter_request_itself(reply, share, answer):
+    """Role-play: a counter-request to a person waits for their reply instead of a random draw. Met,
+    the aid is taken; refused, the offer lapses; haggled, it is taken only if the part given tips
+    the answer (share 1: all of the request's value; share 0: none of it, refused outright)."""
+    overrides = ["tension.inter_korean=0.3", "flood.severity=20", "dprk.counter_request_gain=20", f"dprk.haggle_share={share}", "replicates=50"]
+    model = AidModel(load(overrides))
     seoul = model.donor("south_korea")
     seoul.seat()
     seoul.offer_now("red_cross", content_fit=0.3, conditions=0.3, size=0.5)
@@ -308,5 +317,32 @@ def test_a_seated_donor_answers_a_counter_request_itself(meet, answer):
         model.step()
     waiting = seoul.countered & (seoul.status == Response.PENDING)
     assert waiting.mean() >= 0.8  # countered, and still waiting for the person after days
-    seoul.reply_to_counter_request(meet)
+    seoul.reply_to_counter_request(reply)
+    model.step()
     assert (seoul.status[waiting] == int(answer)).all()
+    assert seoul.haggled[waiting].all() == (reply == "haggle")
+
+
+def test_a_donor_that_haggles_gets_part_of_the_request_judged():
+    """Model donors: with every reply a haggle, each countered offer ends accepted or rejected
+    (never the silent lapse of a refusal), and only haggled offers are marked so."""
+    overrides = ["tension.inter_korean=0.3", "flood.severity=20", "dprk.counter_request_gain=20"]
+    seoul = _donor([*overrides, "actors.south_korea.meets_counter_request=0", "actors.south_korea.haggles_counter_request=1"], "south_korea")
+    countered = seoul.countered
+    assert countered.mean() >= 0.5 and (seoul.haggled == countered).all()
+    assert set(np.unique(seoul.status[countered])) <= {int(Response.ACCEPTED), int(Response.REJECTED)}
+
+
+@pytest.mark.parametrize(
+    ("meets", "haggles", "share", "words"),
+    [(1.0, 0.0, 0.5, "agrees, and the aid is accepted"), (0.0, 0.0, 0.5, "the offer lapses"), (0.0, 1.0, 0.0, "calls it insignificant")],
+)
+def test_the_dispatch_tells_how_a_counter_request_ended(meets, haggles, share, words):
+    from aidsim.report import narrative
+
+    overrides = ["tension.inter_korean=0.3", "flood.severity=20", "dprk.counter_request_gain=20", f"dprk.haggle_share={share}", "replicates=20"]
+    overrides += [f"actors.south_korea.meets_counter_request={meets}", f"actors.south_korea.haggles_counter_request={haggles}"]
+    model = AidModel(load(overrides)).run()
+    world = int(np.flatnonzero(model.donor("south_korea").countered)[0])
+    text = " ".join(e.text for e in narrative.entries(model, world))
+    assert "naming what it wants instead" in text and words in text

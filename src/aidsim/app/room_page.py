@@ -23,7 +23,7 @@ from solara.server import kernel_context
 from aidsim.app import live
 from aidsim.app.debrief import debrief_zip
 from aidsim.app.room import ROOMS, TIMERS, Room
-from aidsim.app.session import CHANNELS, SEATS, Offer, Reply, SeatDecision, parse_seed, preset_knobs
+from aidsim.app.session import CHANNELS, REPLIES, SEATS, Offer, Reply, SeatDecision, parse_seed, preset_knobs
 from aidsim.app.widgets import LARGE_CSS, PAGE_CSS, Decision, Feed, RoleplayResult, WorldFigures, one_line, preset_titles
 from aidsim.app.worlds import WORLDS, Comparison, outcome_shares
 
@@ -46,7 +46,7 @@ def _said(decision: SeatDecision) -> str:
         d = decision
         return f"offer aid {CHANNELS[d.channel].lower()} (content fit {d.content_fit:.1f}, conditions {d.conditions:.1f}, size {d.size:.1f})"
     if isinstance(decision, Reply):
-        return "meet Pyongyang's request" if decision.meet else "refuse Pyongyang's request"
+        return f"answer Pyongyang's request: {REPLIES[decision.reply]}"
     return "wait a day"
 
 

@@ -171,14 +171,26 @@ class Offer:
         model.donor(donor_id).offer_now(self.channel, self.content_fit, self.conditions, self.size)
 
 
+REPLIES: dict[str, str] = {
+    "meet": "send what it names",
+    "haggle": "send part of it",
+    "refuse": "refuse",
+}
+"""A seat's replies to a counter-request (model.donors.COUNTER_REPLIES), in the card's words."""
+
+
 @dataclass(frozen=True)
 class Reply:
     """A seated student's answer when Pyongyang names what it wants instead of their offer."""
 
-    meet: bool  # True: send what was named (the aid is accepted); False: refuse (the offer lapses)
+    reply: str  # "meet" (the aid is taken), "haggle" (taken only if part is enough), "refuse" (the offer lapses)
+
+    def __post_init__(self) -> None:
+        if self.reply not in REPLIES:
+            raise ValueError(f"reply {self.reply!r}: choose one of {', '.join(REPLIES)}")
 
     def apply(self, model: AidModel, donor_id: str) -> None:
-        model.donor(donor_id).reply_to_counter_request(self.meet)
+        model.donor(donor_id).reply_to_counter_request(self.reply)
 
 
 @dataclass(frozen=True)
@@ -207,7 +219,7 @@ def decision_rows(seat: str, decisions: list[tuple[int, SeatDecision]], answer: 
             row |= {"decision": "offer", "channel": decision.channel, "content_fit": decision.content_fit, "conditions": decision.conditions}
             row |= {"size": decision.size, "answer": answer}
         elif isinstance(decision, Reply):
-            row |= {"decision": "meet counter-request" if decision.meet else "refuse counter-request", "answer": answer}
+            row |= {"decision": f"counter-request: {REPLIES[decision.reply]}", "answer": answer}
         elif isinstance(decision, ModelDecides):
             row |= {"decision": "model decided (seat absent)", "answer": answer}
         rows.append(row)

@@ -10,7 +10,7 @@ from functools import partial
 import solara
 
 from aidsim.app import live
-from aidsim.app.session import CHANNELS, SEATS, Classroom, Offer, Reply, SeatDecision, presets, settings_params
+from aidsim.app.session import CHANNELS, REPLIES, SEATS, Classroom, Offer, Reply, SeatDecision, presets, settings_params
 from aidsim.app.worlds import Comparison
 from aidsim.report.style import RESPONSE_LABELS
 
@@ -131,10 +131,13 @@ def Decision(seat: str, day: int, due: str, requested: bool, on_decided, waiting
     if due == "reply":
         with solara.Card(f"Your decision as {SEATS[seat]}: day {day + 1}", classes=["decision-card"], style={"border": "3px solid #D55E00"}):
             solara.Warning(f"Pyongyang answers {SEATS[seat]}'s offer by naming what it wants instead (rice, cement, heavy equipment).")
-            solara.Text("Send what it names, and the aid is taken; refuse, and your offer lapses in silence.")
+            solara.Text(
+                "Send what it names, and the aid is taken; send only part of it, and Pyongyang takes it if that is enough "
+                "and otherwise refuses it outright; refuse, and your offer lapses in silence."
+            )
             with solara.Row():
-                solara.Button("Meet the request", color="primary", on_click=lambda: decide(Reply(True)))
-                solara.Button("Refuse", on_click=lambda: decide(Reply(False)))
+                for i, (reply, words) in enumerate(REPLIES.items()):
+                    solara.Button(words.capitalize(), color="primary" if i == 0 else None, on_click=lambda reply=reply: decide(Reply(reply)))
             if error.value:
                 solara.Error(error.value, classes=["page-error"])
         return

@@ -15,7 +15,7 @@ import mesa
 import numpy as np
 
 from aidsim.model import donors, flood, ladder
-from aidsim.model.ladder import ACCEPTED, DEFERRED, IGNORED, NO_DAY, NOT_OFFERED, PENDING
+from aidsim.model.ladder import ACCEPTED, DEFERRED, NO_DAY, NOT_OFFERED, PENDING
 from aidsim.model.params import DONORS, Donor
 from aidsim.model.streams import logistic
 
@@ -59,7 +59,8 @@ class DonorAgent(mesa.Agent["AidModel"]):
         self._signal = donors.need_signal(profile, model.visible)
         self.n_waiting, self.n_pending, self.n_deferred, self.n_accepted = w, 0, 0, 0
         self.seated = False  # True when a person decides this donor's offers (classroom role-play)
-        self.counter_reply: bool | None = None  # a seated donor's standing answer to counter-requests; None: ask the person
+        self.haggled = np.zeros(w, dtype=bool)  # the donor gave only part of what was named
+        self.counter_reply: str | None = None  # a seated donor's standing reply (donors.COUNTER_REPLIES); None: ask the person
         self.refresh()
 
     def refresh(self) -> None:
@@ -73,7 +74,7 @@ class DonorAgent(mesa.Agent["AidModel"]):
         rung = m.params.actors[channel.via].rung if channel.via else p.rung
         log_thr = ladder.log_threshold(rung, self.hostility, self.relation, m.params.dprk)
         resident = m.params.access.resident.get(body, False)
-        access = ladder.access_cost(resident, m.border_closed, m.params.dprk)
+        access = ladder.access_cost(resident, m.border_closed, p.ally, m.params.dprk)
         self.cost = ladder.offer_cost(log_thr, self.conditions, m.params.dprk) + access
 
     def step(self) -> None:
@@ -110,13 +111,13 @@ class DonorAgent(mesa.Agent["AidModel"]):
         waiting = np.flatnonzero(self.status == NOT_OFFERED)
         self.make_offer(waiting, content_fit, day=self.model.day + 1)
 
-    def reply_to_counter_request(self, meet: bool) -> None:
-        """A seated donor's answer when Pyongyang names what it wants instead of its offer: meet it
-        (the aid is accepted) or refuse (the offer lapses in silence, as Seoul's did in 2011). The
-        answer stands for any later counter-request. Call before `model.step()`."""
-        self.counter_reply = meet
-        waiting = np.flatnonzero(self.countered & (self.status == PENDING))
-        self.answer(waiting, ACCEPTED if meet else IGNORED)
+    def reply_to_counter_request(self, reply: str) -> None:
+        """A seated donor's reply when Pyongyang names what it wants instead of its offer: "meet",
+        "haggle" (give part of it) or "refuse" (ladder.after_counter_request says how each ends).
+        Pyongyang answers on the next step; the reply stands for any later counter-request."""
+        if reply not in donors.COUNTER_REPLIES:
+            raise ValueError(f"reply {reply!r}: choose one of {', '.join(donors.COUNTER_REPLIES)}")
+        self.counter_reply = reply
 
     def make_offer(self, idx: np.ndarray, fit: np.ndarray | float, day: int | None = None) -> None:
         """Put an offer on the table in worlds `idx`, with the given content fit."""
@@ -177,22 +178,25 @@ class Dprk(mesa.Agent["AidModel"]):
             yes = score > 0
             if donor.n_pending:
                 due = np.flatnonzero((donor.status == PENDING) & (donor.offer_day <= day - rules.response_delay_days))
-                if donor.seated:  # a counter-request put to a person waits for their reply
+                asking = donor.seated and donor.counter_reply is None  # a counter-request waits for the person's reply
+                if asking:
                     due = due[~donor.countered[due]]
                 u_how = m.streams.uniform(day, donor.slots[2], due)
                 answer = np.where(yes[due], ACCEPTED, ladder.decline(donor.profile.ally, at(donor.hostility, due), u_how, rules))
                 if not donor.profile.ally:  # allies are thanked and deferred, never haggled with
-                    countered = ladder.counter_request(score[due], at(donor.hostility, due), at(m.border_closed, due), rules)
+                    countered = donor.countered[due] | ladder.counter_request(score[due], at(donor.hostility, due), at(m.border_closed, due), rules)
                     if countered.any():
                         donor.countered[due[countered]] = True
-                        if donor.seated and donor.counter_reply is None:  # the person answers (reply_to_counter_request)
+                        if asking:
                             due, answer = due[~countered], answer[~countered]
                         else:
-                            if donor.seated:  # the person's standing answer
-                                met = np.full(len(due), bool(donor.counter_reply))
+                            if donor.seated:  # the person's standing reply
+                                met, haggled = np.full(len(due), donor.counter_reply == "meet"), np.full(len(due), donor.counter_reply == "haggle")
                             else:
-                                met = m.streams.uniform(day, donor.slots[3], due) < at(donor.profile.meets_counter_request, due)
-                            answer = np.where(countered, np.where(met, ACCEPTED, IGNORED), answer)
+                                u_reply, prof = m.streams.uniform(day, donor.slots[3], due), donor.profile
+                                met, haggled = donors.counter_reply(at(prof.meets_counter_request, due), at(prof.haggles_counter_request, due), u_reply)
+                            answer = np.where(countered, ladder.after_counter_request(met, haggled, score[due], rules), answer)
+                            donor.haggled[due[countered & haggled]] = True
                 donor.answer(due, answer)
             if donor.n_deferred:
                 # A deferred offer keeps the door open: taken up once need forces it (Kim to Putin, 2024).

@@ -33,6 +33,17 @@ def offer_probability(donor: Donor, day: int, signal: np.ndarray, relation: floa
     return np.where(on, 1.0 / (1.0 + np.exp(-z)), 0.0)
 
 
+COUNTER_REPLIES: tuple[str, ...] = ("meet", "haggle", "refuse")
+"""A donor's replies when Pyongyang names what it wants instead of its offer."""
+
+
+def counter_reply(meets: float | np.ndarray, haggles: float | np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(met, haggled) per world: the donor gives what was named with probability `meets`
+    (its `meets_counter_request`), only part of it with `haggles`, else refuses."""
+    met = u < meets
+    return met, ~met & (u < meets + haggles)
+
+
 def offer_fit(donor: Donor, u: np.ndarray) -> np.ndarray:
     """How well an offer's content matches what Pyongyang wants, around the donor's norm."""
     return np.minimum(np.maximum(donor.content_fit + donor.fit_spread * (2.0 * u - 1.0), 0.0), 1.0)

@@ -94,17 +94,20 @@ def offer_cost(log_thr: Num, conditions: Num, ladder: Ladder) -> Num:
     return log_thr + ladder.monitoring_weight * conditions
 
 
-def access_cost(resident: bool | np.ndarray, border_closed: bool | np.ndarray, ladder: Ladder) -> Num:
+def access_cost(resident: bool | np.ndarray, border_closed: bool | np.ndarray, ally: bool, ladder: Ladder) -> Num:
     """Presence and closure: what the channel's standing inside the country adds to an offer's cost.
 
     Help that flows through a body resident in the country and its domestic counterpart (WFP and
     UNICEF offices, the IFRC delegation beside the DPRK Red Cross, resident NGO units) is cheap:
     after modest floods in 2001, 2013, 2015, 2018 and 2019 the state took it while refusing or
     ignoring others. A sealed border (2020-2023: "no outside assistance whatsoever") makes every
-    foreign channel dear, allies' too; a body still resident keeps its discount (August 2020: the
-    Red Cross's stocks inside the country were used while the UN's offer was refused).
+    other foreign channel dear; a body still resident keeps its discount (August 2020: the Red
+    Cross's stocks inside the country were used while the UN's offer was refused). Allies' goods
+    still came in, quarantined at the port: Russian wheat unloaded in an isolated zone of Nampo in
+    May 2020 (Reuters, 2020-05-14), Chinese medicines flown from Shenyang in May 2022.
     """
-    return np.where(border_closed, ladder.closure_cost, 0.0) - np.where(resident, ladder.presence_discount, 0.0)
+    closure = 0.0 if ally else np.where(border_closed, ladder.closure_cost, 0.0)
+    return closure - np.where(resident, ladder.presence_discount, 0.0)
 
 
 def offer_appeal(fit: np.ndarray, attitude: np.ndarray, ladder: Ladder) -> np.ndarray:
@@ -151,6 +154,16 @@ def counter_request(score: np.ndarray, h: Num, border_closed: bool | np.ndarray,
     answered so; the donor then meets it (aid accepted) or not (the offer lapses in silence, 2011).
     """
     return (score <= 0) & (score + ladder.counter_request_gain > 0) & (h < ladder.silence_hostility) & ~np.asarray(border_closed)
+
+
+def after_counter_request(met: np.ndarray, haggled: np.ndarray, score: np.ndarray, ladder: Ladder) -> np.ndarray:
+    """How a countered offer ends, given the donor's reply. Met: the aid is taken (Seoul 2006, 2007,
+    2010). Refused: the offer lapses in silence (Seoul 2011). Haggled, the donor giving only part of
+    what was named (`haggle_share` of `counter_request_gain`): taken if that part tips the answer,
+    else refused outright as not worth having (Seoul's flour and noodles instead of rice and cement,
+    called insignificant in 2012)."""
+    part = score + ladder.haggle_share * ladder.counter_request_gain > 0
+    return np.where(met, ACCEPTED, np.where(haggled, np.where(part, ACCEPTED, REJECTED), IGNORED)).astype(np.int8)
 
 
 def may_request(would_accept: np.ndarray, h: Num, ladder: Ladder) -> np.ndarray:

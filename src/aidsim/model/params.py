@@ -87,6 +87,7 @@ class Ladder(Strict):
     presence_discount: float = Field(ge=0, le=20)
     closure_cost: float = Field(ge=0, le=20)
     counter_request_gain: float = Field(ge=0, le=20)
+    haggle_share: float = Field(ge=0, le=1)
 
     @field_validator("rung_thresholds")
     @classmethod
@@ -147,7 +148,14 @@ class Donor(Strict):
     delivery_lag_days: int = Field(ge=0, le=365)
     delivery_days: int = Field(ge=1, le=365)
     meets_counter_request: float = Field(0.0, ge=0, le=1)  # chance the donor gives what Pyongyang names instead
+    haggles_counter_request: float = Field(0.0, ge=0, le=1)  # chance it gives only part of it
     offer: OfferRule
+
+    @model_validator(mode="after")
+    def _one_reply(self) -> Donor:
+        if self.meets_counter_request + self.haggles_counter_request > 1:
+            raise ValueError("meets_counter_request + haggles_counter_request: at most 1 (they are shares of one reply)")
+        return self
 
 
 class Event(Strict):

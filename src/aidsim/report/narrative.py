@@ -63,12 +63,17 @@ def _answer_text(donor: DonorAgent, response: int, silence: bool) -> str:
     return f"Pyongyang does not answer {name}."
 
 
-def _counter_text(donor: DonorAgent, response: int) -> str:
+def _counter_text(donor: DonorAgent, world: int) -> str:
     name = who(donor.donor_id)
+    subject = name[0].upper() + name[1:]
     asked = f"Pyongyang answers {_owner(name)} offer by naming what it wants instead: rice, cement and heavy equipment."
+    response = int(donor.first_answer[world])
+    if donor.haggled[world]:
+        ends = "and that is enough: the aid is accepted." if response == Response.ACCEPTED else "Pyongyang calls it insignificant and refuses it."
+        return f"{asked} {subject} offers only part of it, {ends}"
     if response == Response.ACCEPTED:
-        return f"{asked} {name[0].upper() + name[1:]} agrees, and the aid is accepted."
-    return f"{asked} {name[0].upper() + name[1:]} will not send them; the offer lapses without an answer."
+        return f"{asked} {subject} agrees, and the aid is accepted."
+    return f"{asked} {subject} will not send them; the offer lapses without an answer."
 
 
 def entries(model: AidModel, world: int = 0) -> list[Entry]:
@@ -98,7 +103,7 @@ def entries(model: AidModel, world: int = 0) -> list[Entry]:
             verb = "offer" if donor.donor_id in PLURAL else "offers"
             out.append(Entry(int(donor.offer_day[i]), 3, f"{name[0].upper() + name[1:]} {verb} relief supplies{how}{asked}.", donor.donor_id))
         if donor.first_answer_day[i] != NO_DAY and donor.countered[i]:
-            out.append(Entry(int(donor.first_answer_day[i]), 4, _counter_text(donor, int(donor.first_answer[i])), "dprk"))
+            out.append(Entry(int(donor.first_answer_day[i]), 4, _counter_text(donor, i), "dprk"))
         elif donor.first_answer_day[i] != NO_DAY:
             silence = bool(np.asarray(donor.hostility >= rules.silence_hostility).reshape(-1)[0])
             out.append(Entry(int(donor.first_answer_day[i]), 4, _answer_text(donor, int(donor.first_answer[i]), silence), "dprk"))
