@@ -389,3 +389,52 @@ def test_files_get_the_users_umask(tmp_path):
     os.umask(mask)
     for path in (root / "manifest.json", results.Store(root).shard("runs", 0)):
         assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+ORPHAN_SCRIPT = """
+import os, sys, time
+from aidsim.runs.batch import execute
+
+def nap(i):
+    with open(os.path.join(sys.argv[1], f"worker-{os.getpid()}"), "w"):
+        pass
+    time.sleep(60)
+    return i
+
+if __name__ == "__main__":
+    for _ in execute(range(2), nap, 2):
+        pass
+"""
+
+
+def test_pool_workers_die_with_the_command_that_started_them(tmp_path):
+    """kill -9 of the command (not of the fork server, the workers' real parent) ends its workers
+    within seconds, instead of leaving them to finish their chunks as orphans."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "pool.py"
+    script.write_text(ORPHAN_SCRIPT)
+    main = subprocess.Popen([sys.executable, str(script), str(tmp_path)])
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("worker-*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    workers = [int(p.name.split("-")[1]) for p in tmp_path.glob("worker-*")]
+    assert len(workers) == 2
+    main.send_signal(signal.SIGKILL)
+    main.wait()
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in workers)

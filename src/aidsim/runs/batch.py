@@ -71,27 +71,35 @@ def run_and_store(task: tuple[str, Chunk]) -> tuple[int, int, float, dict[str, A
     return chunk.index, chunk.worlds, time.perf_counter() - start, record
 
 
-def _worker_init() -> None:
+def _worker_init(main_pid: int) -> None:
     # Ctrl-C and SIGTERM go to the parent, which stops the pool: workers must not print tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _die_with_parent()
+    _die_with(main_pid)
 
 
-def _die_with_parent() -> None:
-    """Linux: the kernel kills this worker when the parent dies (even by kill -9), so no orphan
-    finishes its chunk or prints BrokenPipeError. Elsewhere a no-op."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
+WATCH_SECONDS = 0.5
+"""How often a worker checks that the process that started the pool is still there."""
 
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() == 1:  # the parent died before prctl took effect
-        os._exit(1)
+
+def _die_with(main_pid: int) -> None:
+    """End this worker when the command that started the pool ends (even by kill -9), so no orphan
+    finishes its chunk or prints BrokenPipeError. A forkserver worker's parent is the fork server,
+    not the command, so the kernel's parent-death signal alone would not reach it: a daemon thread
+    watches the command's pid instead."""
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(WATCH_SECONDS)
+            try:
+                os.kill(main_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # the pid was reused by another user's process: ours is gone
+                os._exit(1)
+
+    threading.Thread(target=watch, name="aidsim-watch-parent", daemon=True).start()
 
 
 def default_workers() -> int:
@@ -122,7 +130,7 @@ def execute(tasks: Sequence[Any], fn: Any, workers: int) -> Iterable[Any]:
         for t in tasks:
             yield fn(t)
         return
-    pool = _context().Pool(workers, initializer=_worker_init)
+    pool = _context().Pool(workers, initializer=_worker_init, initargs=(os.getpid(),))
     try:
         yield from pool.imap_unordered(fn, tasks)
         pool.close()
