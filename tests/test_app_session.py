@@ -60,8 +60,8 @@ def test_title_names_every_changed_setting_and_presets_restore_them():
     room.set_knob("flood.severity", 20)
     room.set_knob("tension.inter_korean", 0.2)
     room.reset()
-    assert room.title == "Amnok river floods, July 2024, tension 0.2, severity 20x"
-    assert room.dispatch_markdown().startswith("# Dispatch: Amnok river floods, July 2024, tension 0.2, severity 20x")
+    assert room.title == "Amnok river floods, July 2024; inter-Korean tension 0.2, severity 20x"
+    assert room.dispatch_markdown().startswith("# Dispatch: Amnok river floods, July 2024; inter-Korean tension 0.2, severity 20x")
     room.choose_preset("amnok_2024")  # re-choosing the preset restores it
     assert room.knobs == S.preset_knobs("amnok_2024") and room.title == "Amnok river floods, July 2024"
 

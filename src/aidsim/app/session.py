@@ -25,6 +25,7 @@ from aidsim.model.ladder import NO_DAY, NOT_OFFERED, PENDING, Response, open_run
 from aidsim.model.model import AidModel, History
 from aidsim.model.params import Params
 from aidsim.report import narrative
+from aidsim.report.labels import run_title
 from aidsim.runs import tables
 from aidsim.runs.cells import cell_params, knob
 
@@ -40,7 +41,6 @@ class Knob:
 
     key: str
     label: str
-    short: str  # the knob in a world's title: "Amnok 2024, severity 14x, tension 0.2"
     lo: float = 0.0
     hi: float = 1.0
     step: float = 0.05
@@ -61,17 +61,14 @@ class Knob:
             raise ValueError(f"{self.label}: {v:g} is outside {lo:g} to {hi:g}")
         return v
 
-    def describe(self, value: float) -> str:
-        return f"{self.short} {value:g}x" if self.key == "flood.severity" else f"{self.short} {value:g}"
-
 
 KNOBS: tuple[Knob, ...] = (
-    Knob("tension.inter_korean", "Inter-Korean tension", "tension"),
-    Knob("relations.russia", "Relations with Russia", "Russia"),
-    Knob("relations.china", "Relations with China", "China"),
-    Knob("flood.severity", "Flood severity (x 2024 damage)", "severity", values=(0.25, 0.5, 1, 2, 5, 10, 20, 50, 80, 160)),
-    Knob("dprk.capacity", "Domestic capacity (relief/day)", "capacity", values=(0.01, 0.02, 0.045, 0.1, 0.2, 0.5, 1, 2)),
-    Knob("dprk.image_sensitivity", "Image sensitivity", "image sensitivity"),
+    Knob("tension.inter_korean", "Inter-Korean tension"),
+    Knob("relations.russia", "Relations with Russia"),
+    Knob("relations.china", "Relations with China"),
+    Knob("flood.severity", "Flood severity (x 2024 damage)", values=(0.25, 0.5, 1, 2, 5, 10, 20, 50, 80, 160)),
+    Knob("dprk.capacity", "Domestic capacity (relief/day)", values=(0.01, 0.02, 0.045, 0.1, 0.2, 0.5, 1, 2)),
+    Knob("dprk.image_sensitivity", "Image sensitivity"),
 )
 KNOB = {k.key: k for k in KNOBS}
 
@@ -143,10 +140,11 @@ def short_title(preset: str) -> str:
 
 
 def world_title(preset: str, knobs: dict[str, float]) -> str:
-    """The preset's title and every setting that differs from it: "Amnok 2024, severity 14x, tension 0.2"."""
+    """The preset's title and every setting that differs from it (report.labels.run_title):
+    "Amnok river floods, July 2024; inter-Korean tension 0.2, severity 20x"."""
     base = preset_knobs(preset)
-    changed = [KNOB[k].describe(v) for k, v in knobs.items() if k in KNOB and not math.isclose(v, base[k], rel_tol=1e-9, abs_tol=1e-12)]
-    return ", ".join([short_title(preset), *changed])
+    changed = {k: v for k, v in knobs.items() if k in KNOB and not math.isclose(v, base[k], rel_tol=1e-9, abs_tol=1e-12)}
+    return run_title(short_title(preset), None, changed)
 
 
 @dataclass(frozen=True)
