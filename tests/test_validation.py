@@ -129,12 +129,14 @@ def test_same_seed_same_fit():
 
 def test_loeo_scores_each_episode_with_weights_fitted_without_it():
     episodes, params, settings = _small(4, trials=3)
-    fitted = calibration.loeo(episodes, params, settings, workers=1)
+    full, fitted = calibration.loeo(episodes, params, settings, workers=1)
     assert len(fitted) == 4
     # fold i's fit equals a fit on the other three episodes
     others = [e for e in episodes if e.name != episodes[0].name]
     alone = calibration.fit(others, params[1:], settings, start=calibration.documented_values(params[0], settings))
     assert fitted[0] == alone.values
+    # and the in-sample fit beside them is the fit on all four
+    assert full == calibration.fit(episodes, params, settings, start=calibration.documented_values(params[0], settings)).values
 
 
 def test_baselines_learn_only_from_rows_they_may_see():

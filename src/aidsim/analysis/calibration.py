@@ -191,18 +191,23 @@ def documented_values(params: Params, settings: FitSettings) -> dict[str, float]
     return {k: float(OmegaConf.select(data, k)) for k in settings.parameters}
 
 
-def _fold(task: tuple[int, Sequence[Episode], Sequence[Params], FitSettings, int]) -> tuple[int, dict[str, float]]:
-    held, episodes, base, settings, _ = task
+ALL = -1
+"""The fold that holds nothing out: the in-sample fit."""
+
+
+def _fold(task: tuple[int, Sequence[Episode], Sequence[Params], FitSettings]) -> tuple[int, dict[str, float]]:
+    held, episodes, base, settings = task
     train = [e for i, e in enumerate(episodes) if i != held]
     train_base = [p for i, p in enumerate(base) if i != held]
-    result = fit(train, train_base, settings, start=documented_values(base[held], settings))
+    result = fit(train, train_base, settings, start=documented_values(base[max(held, 0)], settings))
     return held, result.values
 
 
-def loeo(episodes: Sequence[Episode], base: Sequence[Params], settings: FitSettings, workers: int) -> list[dict[str, float]]:
-    """Leave-one-episode-out: the values fitted without each episode, in episode order."""
+def loeo(episodes: Sequence[Episode], base: Sequence[Params], settings: FitSettings, workers: int) -> tuple[dict[str, float], list[dict[str, float]]]:
+    """Leave-one-episode-out, in one pool: the values fitted to every episode (the in-sample fit,
+    for comparison) and, in episode order, the values fitted without each one."""
     from aidsim.runs.batch import execute
 
-    tasks = [(i, episodes, base, settings, 0) for i in range(len(episodes))]
+    tasks = [(i, episodes, base, settings) for i in (ALL, *range(len(episodes)))]
     out: dict[int, dict[str, float]] = dict(execute(tasks, _fold, workers))
-    return [out[i] for i in range(len(episodes))]
+    return out[ALL], [out[i] for i in range(len(episodes))]

@@ -66,12 +66,16 @@ def baselines(df: pd.DataFrame, allies: set[str], held_out: bool) -> pd.DataFram
     return pd.DataFrame(out, index=df.index)
 
 
+def headline_model(df: pd.DataFrame) -> dict[str, float]:
+    """The model's accuracy (modal answer = recorded) and mean Brier over the rows of `df`."""
+    return {"accuracy": float((df["predicted_mode"] == df["observed"]).mean()), "brier": float(df["brier"].mean())}
+
+
 def headline(df: pd.DataFrame) -> dict[str, float]:
     """Accuracy and Brier of the model and of both baselines over the same rows, and the better baseline."""
     obs = df["observed"]
     out = {
-        "accuracy": float((df["predicted_mode"] == obs).mean()),
-        "brier": float(df["brier"].mean()),
+        **headline_model(df),
         "common_accuracy": float((df["common_mode"] == obs).mean()),
         "common_brier": float(df["common_brier"].mean()),
         "ladder_accuracy": float((df["ladder_mode"] == obs).mean()),

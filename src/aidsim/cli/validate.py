@@ -42,12 +42,14 @@ def _validate(cfg: DictConfig) -> None:
     folder = episodes_folder(cfg)
     episodes = load_episodes(folder)
     start = time.perf_counter()
+    in_sample = None
     if cfg.cv == "loeo":  # refits start from the documented rules, as aidsim-calibrate does
         params = validation.base_params(episodes, int(cfg.seed), extra=calibration.UNFITTED)
         settings = fit_settings(cfg)
         workers = settings.workers or default_workers()
-        fitted = calibration.loeo(episodes, params, settings, workers)
+        full, fitted = calibration.loeo(episodes, params, settings, workers)
         df = validation.score_loeo(episodes, params, fitted, int(cfg.replicates))
+        in_sample = validation.headline_model(validation.score_loeo(episodes, params, [full] * len(episodes), int(cfg.replicates)))
     else:
         params = validation.base_params(episodes, int(cfg.seed))
         df = validation.score(episodes, params, int(cfg.replicates))
@@ -63,6 +65,8 @@ def _validate(cfg: DictConfig) -> None:
     cols = ["episode", "donor", "observed", "predicted_mode", "p_observed"]
     print(df[cols].assign(p_observed=df["p_observed"].map(lambda p: f"{p:.2f}")).to_string(index=False))
     which = "held-out (leave one episode out)" if cfg.cv == "loeo" else "in-sample"
+    if in_sample:
+        print(f"in-sample (weights fitted to all {len(episodes)} episodes): model accuracy {in_sample['accuracy']:.3f}, Brier {in_sample['brier']:.3f}")
     print(
         f"{which}: model accuracy {h['accuracy']:.3f}, Brier {h['brier']:.3f}; "
         f"most-common-answer baseline {h['common_accuracy']:.3f} / {h['common_brier']:.3f}; "
@@ -71,7 +75,7 @@ def _validate(cfg: DictConfig) -> None:
     if cfg.report:
         from aidsim.report import validation as report
 
-        for path in report.write(df, h, episodes, cfg):
+        for path in report.write(df, h, episodes, cfg, in_sample):
             print(f"report: {path}")
     print(f"results: {out}")
     print(f"accuracy={h['accuracy']:.3f} brier={h['brier']:.3f} baseline={h['baseline']:.3f} episodes={len(episodes)}")

@@ -19,13 +19,27 @@ if TYPE_CHECKING:
     from aidsim.analysis.episodes import Episode
 
 
+def _score(h: Mapping[str, float]) -> str:
+    return f"{h['accuracy']:.3f} | {h['brier']:.3f}"
+
+
 def _pct(p: float) -> str:
     return f"{100 * p:.0f}%" if p >= 0.005 or p == 0 else "<1%"
 
 
-def validation_markdown(df: pd.DataFrame, h: Mapping[str, float], episodes: Sequence[Episode], cv: str, replicates: int, seed: int, commit: str) -> str:
+def validation_markdown(
+    df: pd.DataFrame,
+    h: Mapping[str, float],
+    episodes: Sequence[Episode],
+    cv: str,
+    replicates: int,
+    seed: int,
+    commit: str,
+    in_sample: Mapping[str, float] | None = None,
+) -> str:
     """The validation report: the headline `h` (analysis.validation.headline of `df`) beside the
-    baselines, per-episode tables, what the model gets wrong."""
+    baselines (and, held out, beside the in-sample score `in_sample`), per-episode tables, what the
+    model gets wrong."""
     held = cv == "loeo"
     kind = "held out (leave one episode out: each episode scored by weights fitted without it)" if held else "in sample (the configured model on every episode)"
     title = {e.name: e.title for e in episodes}
@@ -42,7 +56,12 @@ def validation_markdown(df: pd.DataFrame, h: Mapping[str, float], episodes: Sequ
         "",
         "| forecast | accuracy | Brier |",
         "|---|---|---|",
-        f"| the model | {h['accuracy']:.3f} | {h['brier']:.3f} |",
+        f"| the model{', held out' if held else ''} | {h['accuracy']:.3f} | {h['brier']:.3f} |",
+        *(
+            [f"| the model in sample (fitted to every episode; for comparison, not evidence) | {in_sample['accuracy']:.3f} | {in_sample['brier']:.3f} |"]
+            if in_sample
+            else []
+        ),
         f"| baseline: the most common answer{' of the other episodes' if held else ''} | {h['common_accuracy']:.3f} | {h['common_brier']:.3f} |",
         f"| baseline: a strict ladder (allies accepted, everyone else ignored) | {h['ladder_accuracy']:.3f} | {h['ladder_brier']:.3f} |",
         "",
@@ -137,12 +156,12 @@ def episodes_markdown(episodes: Sequence[Episode]) -> str:
     return "\n".join(lines)
 
 
-def write(df: pd.DataFrame, h: Mapping[str, float], episodes: Sequence[Episode], cfg: Any) -> list[Path]:
+def write(df: pd.DataFrame, h: Mapping[str, float], episodes: Sequence[Episode], cfg: Any, in_sample: Mapping[str, float] | None = None) -> list[Path]:
     """Write docs/validation.md (`report_path`) and docs/episodes.md beside it."""
     from aidsim.runs import store
 
     path = Path(cfg.report_path)
-    text = validation_markdown(df, h, episodes, str(cfg.cv), int(cfg.replicates), int(cfg.seed), store.git_commit())
+    text = validation_markdown(df, h, episodes, str(cfg.cv), int(cfg.replicates), int(cfg.seed), store.git_commit(), in_sample)
     store.write_text(path, text)
     ep_path = path.with_name("episodes.md")
     store.write_text(ep_path, episodes_markdown(episodes))
