@@ -55,10 +55,10 @@ def test_the_timeline_title_is_the_runs_title(run_scenario):
 
 def test_run_title_words_each_setting_and_drops_what_steers_the_tools():
     overrides = ["flood.severity=20", "replicates=300", "seed=7", "hydra.run.dir=x", "tension.us_dprk=0.50", "relations.china=0.8"]
-    overrides += ["+dprk.decision_noise=0.2", "events=exercise", "relations=2007", "~flood.visibility", "horizon_days=90"]
+    overrides += ["+dprk.decision_noise=0.2", "events=exercise", "relations=engagement_2007", "~flood.visibility", "horizon_days=90"]
     assert labels.run_title("Amnok river floods, July 2024", "amnok_2024", overrides) == (
         f"{TITLE_2024}; severity 20x, US-DPRK tension 0.5, relations with Beijing 0.8, dprk.decision_noise 0.2, "
-        "events preset exercise, relations preset 2007, and 1 more setting"
+        "events preset exercise, relations preset engagement_2007, and 1 more setting"
     )
     assert labels.run_title("Amnok 2024", None, {"tension.inter_korean": 0.2, "flood.severity": 14.0}) == "Amnok 2024; inter-Korean tension 0.2, severity 14x"
     assert labels.run_title("Amnok river floods, July 2024", "amnok_2024") == TITLE_2024
