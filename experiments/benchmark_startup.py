@@ -4,10 +4,9 @@
     python experiments/benchmark_startup.py --repeats 3
 
 For each command: the median wall time and the median CPU time (user + system, of the command and
-every process it waited for, e.g. the figure helper of `aidsim`) over the repeats. On a shared
-machine the wall time grows with the load while the CPU time barely does, so both are printed with
-the load average; on an idle 2-core machine a command's wall time is close to the CPU time on its
-longer path (for `aidsim`: the main process; the figure helper runs beside it).
+every process it waited for) over the repeats. On a shared machine the wall time grows with the
+load while the CPU time barely does, so both are printed with the load average; on an idle machine a
+command's wall time is close to its CPU time.
 
 Then `python -X importtime`: which heavy packages (Mesa, matplotlib, pandas, pyarrow, scipy, SALib,
 optuna) each command imports and their cumulative import time. `--help` and a bad key must import

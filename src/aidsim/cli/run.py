@@ -131,6 +131,18 @@ def _clean_failed(out: Path, existed: set[str]) -> None:
         here = here.parent
 
 
+def _titled(params: Params) -> Params:
+    """The params with the run's full title (scenario, preset, the command line's settings), so the
+    printout, timeline.png and dispatch.md all say what was run."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from aidsim.report.labels import run_title
+
+    s = params.scenario
+    title = run_title(s.title, s.name, HydraConfig.get().overrides.task)
+    return params.model_copy(update={"scenario": s.model_copy(update={"title": title})})
+
+
 def _import_model() -> None:
     """Import Mesa and the model in a short-lived thread: Mesa's module loggers call
     `inspect.stack()` at import, which reads the source of every frame; under Hydra's deep stack that
@@ -147,7 +159,7 @@ def _run(cfg: DictConfig) -> None:
     existed = {p.name for p in out.iterdir() if p.name != ".hydra" and p.suffix != ".log"} if out.is_dir() else set()
     try:
         _refuse_reuse(out, cfg)
-        params = checked_params(cfg)
+        params = _titled(checked_params(cfg))
         _import_model()
         from aidsim.model.model import AidModel
 
