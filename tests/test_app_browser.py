@@ -102,6 +102,9 @@ class Tab:
         page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
         page.set_default_timeout(SLOW)
         page.goto(url)
+        self.wait_until_ready()
+
+    def wait_until_ready(self) -> None:
         expect(self.day).to_have_text("Day 0 of 60", timeout=120_000)
 
     @property
@@ -317,16 +320,7 @@ def test_a_shared_room_holds_a_teacher_and_two_students(server, browser):
 class _RoomTab(Tab):
     """A tab on the shared room's page (/room): it starts in the lobby."""
 
-    def __init__(self, context, url: str):
-        self.page = page = context.new_page()
-        self.requests, self.errors = [], []
-        page.on("request", lambda r: self.requests.append(r.url))
-        page.on("websocket", lambda ws: self.requests.append(ws.url))
-        page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url}"))
-        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
-        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        page.set_default_timeout(SLOW)
-        page.goto(url)
+    def wait_until_ready(self) -> None:
         expect(self.button("Join")).to_be_visible(timeout=120_000)
 
     def join(self, code: str, name: str, seat: str) -> None:

@@ -17,7 +17,7 @@ from aidsim.app.session import KNOB, SEATS, Classroom
 from aidsim.app.worlds import Comparison, Heatmap
 from aidsim.model.params import DONORS
 from aidsim.report.figures import OKABE_ITO
-from aidsim.report.narrative import WHO
+from aidsim.report.narrative import WHO, possessive
 from aidsim.runs.tables import RESPONSES
 
 ORANGE, SKY, GREEN, YELLOW, BLUE, VERMILLION, PURPLE, BLACK = OKABE_ITO
@@ -224,7 +224,7 @@ def comparison_figure(c: Comparison, large: bool = False) -> Figure:
         fig = _figure(large, 6.4, 2.6)
         ax = fig.add_subplot()
         _stacked(ax, rows, ["your decision", f"model's {SHORT[c.donor]}"])
-        ax.set_title(f"{SHORT[c.donor]}'s offer over {c.worlds:,} worlds")
+        ax.set_title(f"{possessive(SHORT[c.donor])} offer over {c.worlds:,} worlds")
         fig.legend(*ax.get_legend_handles_labels(), loc="upper center", ncols=3, bbox_to_anchor=(0.5, -0.06))
     return fig
 

@@ -32,7 +32,7 @@ from aidsim.app.session import KNOB, SEATS, Classroom
 from aidsim.app.worlds import Comparison, Heatmap
 from aidsim.model.params import DONORS
 from aidsim.report import style as st
-from aidsim.report.narrative import WHO
+from aidsim.report.narrative import WHO, possessive
 from aidsim.runs.tables import RESPONSES
 
 Spec = dict[str, Any]
@@ -410,7 +410,7 @@ def shares_figure(shares: pd.DataFrame, worlds: int, large: bool = False) -> Spe
 def comparison_figure(c: Comparison, large: bool = False) -> Spec:
     """The student's decision against the model donor's, over many worlds."""
     rows = pd.DataFrame([c.student_shares, c.modelled_shares])
-    return _stacked(rows, ["your decision", f"model's {SHORT[c.donor]}"], f"{SHORT[c.donor]}'s offer over {c.worlds:,} worlds", large, 260)
+    return _stacked(rows, ["your decision", f"model's {SHORT[c.donor]}"], f"{possessive(SHORT[c.donor])} offer over {c.worlds:,} worlds", large, 260)
 
 
 def heatmap_figure(h: Heatmap, large: bool = False) -> Spec:

@@ -30,6 +30,7 @@ from aidsim.app.session import KNOBS, SEATS, Classroom, SeatDecision, parse_seed
 from aidsim.app.widgets import LARGE_CSS, PAGE_CSS, Decision, Feed, Figure, RoleplayResult, WorldFigures, one_line, preset_titles
 from aidsim.app.worlds import WORLDS, Heatmap, compare, heatmap, outcome_shares
 from aidsim.model.params import DONORS
+from aidsim.report.narrative import possessive
 
 logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
 assets.refuse_cdn_fetches()  # this module is what the server runs: from here on it fetches nothing
@@ -176,7 +177,7 @@ def Controls(room: Classroom, version: int, settings: tuple, act, touch, playing
         if error.value:
             solara.Error(error.value, classes=["page-error"])
         if room.awaiting_decision:
-            solara.Info(f"Waiting for {SEATS[room.seat or '']}'s decision (see the decision card).")
+            solara.Info(f"Waiting for {possessive(SEATS[room.seat or ''])} decision (see the decision card).")
     with solara.Card("Settings", subtitle="This world: on Reset. Many worlds: at once."):
         for knob in KNOBS:
             value = room.knobs[knob.key]

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from aidsim.app.session import SEATS, Classroom, ModelDecides, SeatDecision, decision_rows
 from aidsim.app.worlds import WORLDS, Comparison, compare_seat
 from aidsim.model.ladder import NOT_OFFERED
+from aidsim.report.narrative import possessive
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on a board
 CODE_LENGTH = 4
@@ -136,11 +137,11 @@ class Room:
                 raise ValueError("this tab is the teacher's screen; students join from their own tabs")
             held = self.seat_of(tab)
             if held is not None and held != donor:
-                raise ValueError(f"this tab already holds {SEATS[held]}'s seat")
+                raise ValueError(f"this tab already holds {possessive(SEATS[held])} seat")
             seat = self.seats.get(donor)
             if seat is not None:
                 if str(key).strip() != seat.key:
-                    raise ValueError(f"{who}'s seat is taken by {seat.name}; to take it back from a new tab, type its key")
+                    raise ValueError(f"{possessive(who)} seat is taken by {seat.name}; to take it back from a new tab, type its key")
                 seat.tab, seat.seen = tab, now
                 self._changed()
                 return seat

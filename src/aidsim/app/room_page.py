@@ -26,6 +26,7 @@ from aidsim.app.room import ROOMS, TIMERS, Room
 from aidsim.app.session import CHANNELS, REPLIES, SEATS, Offer, Reply, SeatDecision, parse_seed, preset_knobs
 from aidsim.app.widgets import LARGE_CSS, PAGE_CSS, Decision, Feed, RoleplayResult, WorldFigures, one_line, preset_titles
 from aidsim.app.worlds import WORLDS, Comparison, outcome_shares
+from aidsim.report.narrative import possessive
 
 POLL_SECONDS = 0.25
 TEACHER = "Teacher's screen (needs the teacher's key)"
@@ -190,7 +191,7 @@ def StudentPanel(room: Room, tab: str, donor: str, version: int):
             solara.Success(f"Decided for day {room.world.day + 1}: {_said(room.pending[donor])}.", classes=["decided"])
             solara.Text("Waiting for " + ", ".join(waiting) + "." if waiting else "Waiting for the teacher to move the day.")
         else:
-            solara.Text(f"Nothing to decide today: {who}'s offer is with Pyongyang.")
+            solara.Text(f"Nothing to decide today: {possessive(who)} offer is with Pyongyang.")
 
 
 @solara.component

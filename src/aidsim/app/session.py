@@ -26,6 +26,7 @@ from aidsim.model.model import AidModel, History
 from aidsim.model.params import Params
 from aidsim.report import narrative
 from aidsim.report.labels import run_title
+from aidsim.report.style import donor_label
 from aidsim.runs import tables
 from aidsim.runs.cells import cell_params, knob
 
@@ -72,16 +73,11 @@ KNOBS: tuple[Knob, ...] = (
 )
 KNOB = {k.key: k for k in KNOBS}
 
-SEATS: dict[str, str] = {
-    "south_korea": "Seoul",
-    "china": "Beijing",
-    "russia": "Moscow",
-    "united_states": "Washington",
-    "un_agencies": "the UN",
-}
-"""Donors a student can play, with the name the class uses for them."""
+SEATS: dict[str, str] = {d: donor_label(d, short=True) for d in ("south_korea", "china", "russia", "united_states", "un_agencies")}
+"""Donors a student can play, with the name the class uses for them (their actor profile's `short`)."""
 
-CHANNELS: dict[str, str] = {"direct": "Directly", "red_cross": "Through the Red Cross", "un": "Through the UN", "ngo": "Through NGOs"}
+CHANNELS: dict[str, str] = {k: v[0].upper() + v[1:] for k, v in narrative.CHANNEL.items()}
+"""The decision card's channels, in the dispatch's words."""
 
 _compose_lock = threading.Lock()  # Hydra's global state is not thread-safe; tabs run in threads
 

@@ -12,6 +12,7 @@ import solara
 from aidsim.app import live
 from aidsim.app.session import CHANNELS, REPLIES, SEATS, Classroom, Offer, Reply, SeatDecision, presets, settings_params
 from aidsim.app.worlds import Comparison
+from aidsim.report.narrative import possessive
 from aidsim.report.style import RESPONSE_LABELS
 
 LARGE_CSS = """
@@ -130,7 +131,7 @@ def Decision(seat: str, day: int, due: str, requested: bool, on_decided, waiting
 
     if due == "reply":
         with solara.Card(f"Your decision as {SEATS[seat]}: day {day + 1}", classes=["decision-card"], style={"border": "3px solid #D55E00"}):
-            solara.Warning(f"Pyongyang answers {SEATS[seat]}'s offer by naming what it wants instead (rice, cement, heavy equipment).")
+            solara.Warning(f"Pyongyang answers {possessive(SEATS[seat])} offer by naming what it wants instead (rice, cement, heavy equipment).")
             solara.Text(
                 "Send what it names, and the aid is taken; send only part of it, and Pyongyang takes it if that is enough "
                 "and otherwise refuses it outright; refuse, and your offer lapses in silence."

@@ -28,7 +28,7 @@ def who(donor_id: str) -> str:
     return f"the {name}" if donor_id in ARTICLE else name
 
 
-def _owner(name: str) -> str:
+def possessive(name: str) -> str:
     """The possessive: "Moscow's", "the UN agencies'"."""
     return f"{name}'" if name.endswith("s") else f"{name}'s"
 
@@ -53,11 +53,11 @@ class Entry:
 def _answer_text(donor: DonorAgent, response: int, silence: bool) -> str:
     name = who(donor.donor_id)
     if response == Response.ACCEPTED:
-        return f"Pyongyang accepts {_owner(name)} aid."
+        return f"Pyongyang accepts {possessive(name)} aid."
     if response == Response.DEFERRED:
         return f"Pyongyang thanks {name} warmly but says recovery will follow its own plan; the door stays open."
     if response == Response.REJECTED:
-        return f"Pyongyang turns down {_owner(name)} offer outright."
+        return f"Pyongyang turns down {possessive(name)} offer outright."
     if silence:
         return f"Pyongyang does not answer {name}; state media denounces the offer's sponsors as enemies."
     return f"Pyongyang does not answer {name}."
@@ -66,7 +66,7 @@ def _answer_text(donor: DonorAgent, response: int, silence: bool) -> str:
 def _counter_text(donor: DonorAgent, world: int) -> str:
     name = who(donor.donor_id)
     subject = name[0].upper() + name[1:]
-    asked = f"Pyongyang answers {_owner(name)} offer by naming what it wants instead: rice, cement and heavy equipment."
+    asked = f"Pyongyang answers {possessive(name)} offer by naming what it wants instead: rice, cement and heavy equipment."
     response = int(donor.first_answer[world])
     if donor.haggled[world]:
         ends = "and that is enough: the aid is accepted." if response == Response.ACCEPTED else "Pyongyang calls it insignificant and refuses it."
@@ -108,7 +108,7 @@ def entries(model: AidModel, world: int = 0) -> list[Entry]:
             silence = bool(np.asarray(donor.hostility >= rules.silence_hostility).reshape(-1)[0])
             out.append(Entry(int(donor.first_answer_day[i]), 4, _answer_text(donor, int(donor.first_answer[i]), silence), "dprk"))
         if donor.first_answer[i] == Response.DEFERRED and donor.status[i] == Response.ACCEPTED:
-            out.append(Entry(int(donor.accept_day[i]), 5, f"As need mounts, Pyongyang takes up {_owner(name)} offer after all.", "dprk"))
+            out.append(Entry(int(donor.accept_day[i]), 5, f"As need mounts, Pyongyang takes up {possessive(name)} offer after all.", "dprk"))
     if model.history is not None and model.day > 0:
         unmet = model.history.array("unmet")[:, world]
         peak = int(np.argmax(unmet))
