@@ -184,7 +184,9 @@ class Dprk(mesa.Agent["AidModel"]):
                 u_how = m.streams.uniform(day, donor.slots[2], due)
                 answer = np.where(yes[due], ACCEPTED, ladder.decline(donor.profile.ally, at(donor.hostility, due), u_how, rules))
                 if not donor.profile.ally:  # allies are thanked and deferred, never haggled with
-                    countered = donor.countered[due] | ladder.counter_request(score[due], at(donor.hostility, due), at(m.border_closed, due), rules)
+                    countered = ladder.counter_request(score[due], at(donor.hostility, due), at(m.border_closed, due), rules)
+                    if donor.seated:  # counter-requests made earlier, now answered by the person's reply
+                        countered |= donor.countered[due]
                     if countered.any():
                         donor.countered[due[countered]] = True
                         if asking:

@@ -151,7 +151,7 @@ def counter_request(score: np.ndarray, h: Num, border_closed: bool | np.ndarray,
     (`counter_request_gain` on the score's scale), and never to a donor held so hostile that its
     offers meet silence (fact 3: Seoul, 2024), nor while the border is sealed (no outside assistance
     at all, so nothing to haggle over). Seoul's offers of 2006, 2007, 2010 and 2011 were
-    answered so; the donor then meets it (aid accepted) or not (the offer lapses in silence, 2011).
+    answered so; how it ends depends on the donor's reply (`after_counter_request`).
     """
     return (score <= 0) & (score + ladder.counter_request_gain > 0) & (h < ladder.silence_hostility) & ~np.asarray(border_closed)
 
