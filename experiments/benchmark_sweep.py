@@ -191,7 +191,8 @@ class ScalarDonor(mesa.Agent):
         body = channel.via or self.donor_id
         d = p.dprk
         log_thr = math.log(d.rung_thresholds[rung - 1]) + d.hostility_weight * self.hostility - d.relation_weight * self.relation
-        access = (d.closure_cost if m.border_closed else 0.0) - (d.presence_discount if p.access.resident.get(body, False) else 0.0)
+        closure = d.closure_cost if m.border_closed and not prof.ally else 0.0  # allies' goods still came in
+        access = closure - (d.presence_discount if p.access.resident.get(body, False) else 0.0)
         self.cost = log_thr + d.monitoring_weight * conditions + access
 
     def step(self) -> None:
@@ -238,7 +239,7 @@ class ScalarDprk(mesa.Agent):
             return DEFERRED
         if h >= d.silence_hostility:
             return IGNORED
-        return REJECTED if self.model.border_closed or self.model.random.random() < d.explicit_rejection_prob else IGNORED
+        return REJECTED if self.model.random.random() < d.explicit_rejection_prob else IGNORED  # ladder.decline: the ordinary bands apply while sealed too
 
     def step(self) -> None:
         m, day, d = self.model, self.model.steps, self.model.params.dprk
@@ -251,8 +252,14 @@ class ScalarDprk(mesa.Agent):
                 if yes:
                     donor.answer(ACCEPTED)
                 elif not donor.profile.ally and score + d.counter_request_gain > 0 and donor.hostility < d.silence_hostility and not m.border_closed:
-                    donor.countered = True  # it names what it wants instead; the donor meets it or not
-                    donor.answer(ACCEPTED if m.random.random() < donor.profile.meets_counter_request else IGNORED)
+                    donor.countered = True  # it names what it wants instead; the donor meets it, gives part of it, or refuses
+                    u, meets = m.random.random(), donor.profile.meets_counter_request
+                    if u < meets:
+                        donor.answer(ACCEPTED)
+                    elif u < meets + donor.profile.haggles_counter_request:  # part of it: taken only if that tips the answer
+                        donor.answer(ACCEPTED if score + d.haggle_share * d.counter_request_gain > 0 else REJECTED)
+                    else:
+                        donor.answer(IGNORED)
                 else:
                     donor.answer(self.decline(donor))
             elif donor.status == DEFERRED and yes:
