@@ -128,10 +128,12 @@ async def open_tab(browser, url: str, timeout: float):
     return page
 
 
-async def choose_speed(page) -> None:
+async def choose_speed(page):
+    """Set Play's speed in a tab; returns the tab, ready to play."""
     await page.get_by_label("Play speed").click(force=True)
     await page.get_by_role("option", name=SPEED, exact=True).click()
     await page.keyboard.press("Escape")
+    return page
 
 
 async def play(page, days: int, timeout: float) -> float:
@@ -212,8 +214,10 @@ async def main_async(args) -> None:
                 with Phase(server, "open"):
                     pages = await gather("open", [open_tab(browser, server.url, args.timeout) for _ in range(args.tabs)], budget_end)
                 print(f"  {len(pages)} of {args.tabs} tabs loaded", flush=True)
-                for pg in pages:  # one menu at a time, before the clock starts
-                    await choose_speed(pg)
+                ready = []
+                for pg in pages:  # one menu at a time, before the clock starts; a tab that fails is left out
+                    ready += await gather("play speed", [choose_speed(pg)], budget_end)
+                pages = ready
                 with Phase(server, "play"):
                     plays = await gather("play", [play(pg, args.days, args.timeout) for pg in pages], budget_end)
                 with Phase(server, "run to the end"):
