@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from aidsim.report.style import BLACK, GREY, SERIES
+from aidsim.report.style import BLACK, GREY, SERIES, outside_legend
 
 
 def _prim_class():
@@ -116,6 +116,6 @@ def tradeoff_figure(d: Discovery, caption: str) -> Figure:
     ax.set_ylabel("density (share of the box that is of interest)")
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(-0.02, 1.02)
-    ax.legend(loc="lower left", fontsize=8, title="parameters", title_fontsize=8)
+    outside_legend(ax, fontsize=8, title="parameters", title_fontsize=8)
     ax.set_title(textwrap.fill(caption, 80), fontsize=9)
     return fig

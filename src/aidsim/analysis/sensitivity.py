@@ -25,7 +25,7 @@ from SALib.analyze import sobol as sobol_analyze
 from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 
-from aidsim.report.style import BLACK, BLUE, ORANGE, VERMILLION
+from aidsim.report.style import BLACK, BLUE, ORANGE, VERMILLION, outside_legend
 
 Respond = Callable[[pd.DataFrame], pd.DataFrame]
 
@@ -175,7 +175,7 @@ def _index_figure(indices: pd.DataFrame, ranges: Mapping[str, Range], caption: s
     pos = np.arange(len(ranges))
     for ax, output in zip(axes, outputs, strict=True):
         draw(ax, pos, output, indices[indices["output"] == output].set_index("parameter").reindex(list(ranges)))
-    axes[0].legend(loc="upper right", ncols=2, fontsize=8)
+    outside_legend(axes[0], fontsize=8)
     axes[-1].set_xticks(pos, [_label(n, r) for n, r in ranges.items()], rotation=20, ha="right")
     fig.suptitle(caption, fontsize=9)
     return fig

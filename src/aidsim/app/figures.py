@@ -13,26 +13,16 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from aidsim.app.session import KNOB, SEATS, Classroom
+from aidsim.app.session import KNOB, SHORT, Classroom
 from aidsim.app.worlds import Comparison, Heatmap
 from aidsim.model.params import DONORS
-from aidsim.report.figures import OKABE_ITO
-from aidsim.report.narrative import WHO, possessive
+from aidsim.report.narrative import possessive
+from aidsim.report.style import BLACK, BLUE, GREEN, ORANGE, PURPLE, RESPONSE_COLOURS, RESPONSE_LABELS, SKY, VERMILLION, outside_legend
 from aidsim.runs.tables import RESPONSES
 
-ORANGE, SKY, GREEN, YELLOW, BLUE, VERMILLION, PURPLE, BLACK = OKABE_ITO
-RESPONSE_COLOURS = {"accepted": GREEN, "deferred": SKY, "ignored": ORANGE, "rejected": VERMILLION, "not_offered": "#BBBBBB"}
-RESPONSE_LABELS = {
-    "accepted": "accepted",
-    "deferred": "deferred (thanks, door open)",
-    "ignored": "ignored (silence)",
-    "rejected": "rejected",
-    "not_offered": "not offered",
-}
 RUNGS = ("Self-reliance", "Allies", "International bodies", "Seoul and Washington")
 DOORS = ("allies", "int'l bodies", "Seoul & Wash.")
 """Short rung names for the need figure's threshold lines."""
-SHORT = {d: SEATS.get(d, WHO[d]) for d in DONORS} | {"south_korea": "Seoul", "red_cross": "Red Cross", "ngos": "NGOs"}
 
 
 DRAWING = threading.RLock()
@@ -150,7 +140,7 @@ def aid_figure(room: Classroom, large: bool = False) -> Figure:
         ax.set_xlim(0, top * 1.9)
         ax.set_xlabel("aid (x 2024 damage)")
         ax.set_title("Aid offered vs accepted, per donor")
-        ax.legend(loc="lower right")
+        outside_legend(ax)
     return fig
 
 
@@ -168,7 +158,7 @@ def tension_figure(room: Classroom, large: bool = False) -> Figure:
         ax.set_xlabel("days since the flood")
         ax.set_ylabel("tension (0-1)")
         ax.set_title("Tension")
-        ax.legend(loc="lower right")
+        outside_legend(ax)
     return fig
 
 

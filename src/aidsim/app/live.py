@@ -28,11 +28,11 @@ import pandas as pd
 import traitlets
 
 from aidsim.app.assets import PLOTLY_URL
-from aidsim.app.session import KNOB, SEATS, Classroom
+from aidsim.app.session import KNOB, SHORT, Classroom
 from aidsim.app.worlds import Comparison, Heatmap
 from aidsim.model.params import DONORS
 from aidsim.report import style as st
-from aidsim.report.narrative import WHO, possessive
+from aidsim.report.narrative import possessive
 from aidsim.runs.tables import RESPONSES
 
 Spec = dict[str, Any]
@@ -40,7 +40,6 @@ Spec = dict[str, Any]
 
 RUNGS = ("Self-reliance", "Allies", "International bodies", "Seoul and Washington")
 DOORS = ("allies", "int'l bodies", "Seoul & Wash.")
-SHORT = {d: SEATS.get(d, WHO[d]) for d in DONORS} | {"south_korea": "Seoul", "red_cross": "Red Cross", "ngos": "NGOs", "un_agencies": "UN"}
 
 _ESM = """
 function loadPlotly(url) {

@@ -26,7 +26,7 @@ import solara.lab
 from aidsim.app import assets, live
 from aidsim.app.debrief import debrief_zip
 from aidsim.app.room_page import RoomPage
-from aidsim.app.session import KNOBS, SEATS, Classroom, SeatDecision, parse_seed, world_title
+from aidsim.app.session import KNOBS, SEATS, SHORT, Classroom, SeatDecision, parse_seed, world_title
 from aidsim.app.widgets import LARGE_CSS, PAGE_CSS, Decision, Feed, Figure, RoleplayResult, WorldFigures, one_line, preset_titles
 from aidsim.app.worlds import WORLDS, Heatmap, compare, heatmap, outcome_shares
 from aidsim.model.params import DONORS
@@ -66,7 +66,7 @@ def ThisWorld(room: Classroom, board: live.Board, version: int, drawn: int, larg
 def ManyWorlds(room: Classroom, board: live.Board, settings: tuple, large: bool):
     """Each donor's outcome over 1,000 worlds for the current sliders, and a heatmap over two knobs."""
     knob_labels = {k.label: k.key for k in KNOBS}
-    who = {"any donor": None} | {live.SHORT[d]: d for d in DONORS}
+    who = {"any donor": None} | {SHORT[d]: d for d in DONORS}
     x = solara.use_reactive(KNOBS[0].label)
     y = solara.use_reactive(KNOBS[3].label)
     donor = solara.use_reactive("Seoul")

@@ -23,7 +23,7 @@ from aidsim.model import flood
 from aidsim.model.config import compose, presets
 from aidsim.model.ladder import NO_DAY, NOT_OFFERED, PENDING, Response, open_rung
 from aidsim.model.model import AidModel, History
-from aidsim.model.params import Params
+from aidsim.model.params import DONORS, Params
 from aidsim.report import narrative
 from aidsim.report.labels import run_title
 from aidsim.report.style import donor_label
@@ -73,7 +73,10 @@ KNOBS: tuple[Knob, ...] = (
 )
 KNOB = {k.key: k for k in KNOBS}
 
-SEATS: dict[str, str] = {d: donor_label(d, short=True) for d in ("south_korea", "china", "russia", "united_states", "un_agencies")}
+SHORT: dict[str, str] = {d: donor_label(d, short=True) for d in DONORS}
+"""Every donor's name on the page and in its figures (the actor profile's `short`)."""
+
+SEATS: dict[str, str] = {d: SHORT[d] for d in ("south_korea", "china", "russia", "united_states", "un_agencies")}
 """Donors a student can play, with the name the class uses for them (their actor profile's `short`)."""
 
 CHANNELS: dict[str, str] = {k: v[0].upper() + v[1:] for k, v in narrative.CHANNEL.items()}
