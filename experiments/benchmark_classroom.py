@@ -29,12 +29,10 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.async_api import async_playwright
@@ -53,12 +51,6 @@ SPEED = "fast (0.2 s a day)"
 DAY_JS = "d => { const m = (document.querySelector('.day-counter')?.textContent || '').match(/Day (\\d+)/); return m && +m[1] >= d; }"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process and its children that have exited (from /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -73,24 +65,14 @@ class Server:
     """`aidsim-app` on a free port of 127.0.0.1, stopped on exit."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = assets.free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = open(ROOT / "results" / "benchmark_classroom_server.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen([sys.executable, "-m", "aidsim.cli.app", "--port", str(self.port)], stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
-        deadline = time.monotonic() + 120
-        while True:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"aidsim-app exited; see {self.log.name}")
-            try:
-                with urllib.request.urlopen(self.url, timeout=5) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise SystemExit("aidsim-app did not answer within 120 s")
-            time.sleep(0.5)
+        problem = assets.wait_until_serving(self.proc, self.url, 120)
+        if problem:
+            self.stop()
+            raise SystemExit(f"aidsim-app: {problem}; see {self.log.name}")
 
     def cpu(self) -> float:
         return _cpu_seconds(self.proc.pid)

@@ -105,9 +105,7 @@ def test_a_missing_page_file_is_a_quick_404_and_never_a_fetch(tmp_path):
     404 at once and the trap sees no connection (no request can make the server fetch anything)."""
     cache = assets.ensure(verbose=False)
     trap = _Trap()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = assets.free_port()
     env = {**os.environ, "SOLARA_ASSETS_PROXY_CACHE_DIR": str(cache), "SOLARA_ASSETS_CDN": trap.url, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
     command = [sys.executable, "-m", "solara", "run", "aidsim.app.page", "--host", "127.0.0.1", "--port", str(port)]
     log = tmp_path / "server.log"
@@ -115,16 +113,8 @@ def test_a_missing_page_file_is_a_quick_404_and_never_a_fetch(tmp_path):
         server = subprocess.Popen([*command, "--production", "--no-open", "--no-check-version"], env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, log.read_text()[-2000:]
-            try:
-                with urllib.request.urlopen(base + "/", timeout=5) as r:
-                    assert r.status == 200
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the server did not answer within 120 s"
-                time.sleep(0.5)
+        problem = assets.wait_until_serving(server, base + "/", 120)
+        assert problem is None, f"{problem}: {log.read_text()[-2000:]}"
         missing = ["/_solara/cdn/made-up-package@1.0.0/index.js", "/_solara/cdn/made-up-package", "/_solara/cdn/@widgetti/solara-vuetify-app@10.1.1/nope.js"]
         missing += ["/_solara/cdn/requirejs@9.9.9/require.js", "/static/made-up.js", "/_solara/cdn/..%2F..%2Fetc%2Fpasswd"]
         for path in missing:

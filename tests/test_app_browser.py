@@ -12,11 +12,8 @@ import io
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -38,34 +35,18 @@ SLOW = 60_000  # ms: a loaded 2-core machine draws figures slowly
 expect.set_options(timeout=SLOW)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`aidsim-app` on a free port; yields its URL; checks its log for CDN fetches at the end."""
-    port = _free_port()
+    port = assets.free_port()
     log_path = tmp_path_factory.mktemp("app") / "server.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen([sys.executable, "-m", "aidsim.cli.app", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 300  # first start on a clean clone fetches the assets with npm
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"aidsim-app exited: {log_path.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("aidsim-app did not answer within 300 s")
-            time.sleep(0.5)
+        problem = assets.wait_until_serving(proc, url, 300)  # a first start on a clean clone fills the page-file cache
+        if problem:
+            proc.kill()
+            pytest.fail(f"aidsim-app: {problem}: {log_path.read_text()[-2000:]}")
         yield url
         proc.terminate()
         try:

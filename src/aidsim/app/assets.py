@@ -61,6 +61,35 @@ _SPEC = r"((?:@[\w.-]+/)?[\w.-]+@[\w.+-]*\w)"
 _PATTERNS = (re.compile(r"\{\{\s*cdn\s*\}\}/" + _SPEC + "/"), re.compile(r"fontawesome_path[^=]*=\s*\"/" + _SPEC + "/"))
 
 
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (for a test's or a benchmark's own server)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_serving(proc: subprocess.Popen, url: str, seconds: float) -> str | None:
+    """Wait for the server `proc` to answer `url` with 200; None when it does, else one line on why
+    not (it exited, or the time ran out). Used by the browser tests and the classroom benchmark."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                if r.status == 200:
+                    return None
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            return f"the server did not answer {url} within {seconds:g} s"
+        time.sleep(0.5)
+    return f"the server exited (code {proc.returncode})"
+
+
 def _plotly_js() -> Path:
     spec = importlib.util.find_spec("plotly")
     if spec is None or not spec.submodule_search_locations:
