@@ -21,6 +21,7 @@ from omegaconf import DictConfig
 
 from aidsim.model import flood
 from aidsim.model.config import compose, presets
+from aidsim.model.donors import COUNTER_REPLIES
 from aidsim.model.ladder import NO_DAY, NOT_OFFERED, PENDING, Response, open_rung
 from aidsim.model.model import AidModel, History
 from aidsim.model.params import DONORS, Params
@@ -168,12 +169,8 @@ class Offer:
         model.donor(donor_id).offer_now(self.channel, self.content_fit, self.conditions, self.size)
 
 
-REPLIES: dict[str, str] = {
-    "meet": "send what it names",
-    "haggle": "send part of it",
-    "refuse": "refuse",
-}
-"""A seat's replies to a counter-request (model.donors.COUNTER_REPLIES), in the card's words."""
+REPLIES: dict[str, str] = dict(zip(COUNTER_REPLIES, ("send what it names", "send part of it", "refuse"), strict=True))
+"""A seat's replies to a counter-request (model.donors.COUNTER_REPLIES: meet, haggle, refuse), in the card's words."""
 
 
 @dataclass(frozen=True)
@@ -311,7 +308,7 @@ class Classroom:
 
     @property
     def awaiting_reply(self) -> bool:
-        """Pyongyang has named what it wants instead of the seat's offer: the seat must meet it or refuse."""
+        """Pyongyang has named what it wants instead of the seat's offer: the seat must reply (REPLIES)."""
         return self.seat is not None and self.due(self.seat) == "reply"
 
     @property
@@ -324,7 +321,7 @@ class Classroom:
     def check_decision(due: str | None, decision: SeatDecision) -> None:
         """One-line ValueError when `decision` is not the kind `due` asks for (a stale card)."""
         if due is not None and not isinstance(decision, ModelDecides) and (due == "reply") != isinstance(decision, Reply):
-            wanted = "meet or refuse Pyongyang's counter-request" if due == "reply" else "offer aid or wait"
+            wanted = "reply to Pyongyang's counter-request" if due == "reply" else "offer aid or wait"
             raise ValueError(f"decision {type(decision).__name__}: the seat must {wanted} today")
 
     def step(self, decision: SeatDecision = None, decided: bool = False) -> bool:
