@@ -5,7 +5,9 @@ Start-up is kept short (experiments/benchmark_startup.py measures it):
 - `--help` is answered from the config files before Hydra is imported (`guard.quick_help`);
 - the config is validated (pydantic only) before Mesa, pandas and matplotlib are imported, so a bad
   key is reported before any heavy import;
-- matplotlib is imported only to draw the timeline, after the model has run.
+- matplotlib is imported only to draw the timeline, after the model has run;
+- a plain run composes the config once, not twice, and Hydra, the config and Mesa load with the
+  garbage collector paused (`cli.startup`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aidsim.cli.guard import guarded, quick_help
+from aidsim.cli.startup import hydra_app, resume_gc, startup_gc
 from aidsim.model.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -55,22 +58,23 @@ def checked_params(cfg: DictConfig) -> Params:
 
 
 def write_run(out: Path, params: Params, model: AidModel, cfg: DictConfig, seconds: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Write a scenario run's results folder; return (responses, runs) tables."""
+    """Write a scenario run's results folder; return the (summary, runs) tables."""
     from omegaconf import OmegaConf
 
     from aidsim.report import narrative
     from aidsim.runs import store, tables
 
     resp, runs = tables.responses(model), tables.runs(model)
+    summary = tables.summary(resp)
     store.write_parquet(out / "responses.parquet", resp)
     store.write_parquet(out / "runs.parquet", runs)
-    store.write_text(out / "summary.csv", tables.summary(resp).to_csv())
+    store.write_text(out / "summary.csv", summary.to_csv())
     store.write_text(out / "dispatch.md", narrative.dispatch_markdown(model, cfg.output.dispatch_replicate))
     store.write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     store.write_json(out / "provenance.json", store.provenance(params.seed, replicates=model.worlds, seconds=round(seconds, 3)))
     if cfg.output.figures:
         draw_timeline(model, out / "timeline.png")
-    return resp, runs
+    return summary, runs
 
 
 def draw_timeline(model: AidModel, path: Path) -> None:
@@ -79,21 +83,20 @@ def draw_timeline(model: AidModel, path: Path) -> None:
     figures.save(figures.timeline_figure(model), path)
 
 
-def format_summary(resp: pd.DataFrame, runs: pd.DataFrame) -> str:
-    """The console report: per donor, offers, timing, responses, acceptance; then run-level lines.
-    A donor that never offered (short horizon, one world) shows '-' for its day."""
+def format_summary(summary: pd.DataFrame, runs: pd.DataFrame) -> str:
+    """The console report from the `tables.summary` and `tables.runs` tables: per donor, offers,
+    timing, responses, acceptance; then run-level lines. A donor that never offered (short horizon,
+    one world) shows '-' for its day."""
     import pandas as pd
 
     from aidsim.runs import tables
-
-    s = tables.summary(resp)
 
     def pct(x: Any) -> str:
         return "-" if pd.isna(x) else f"{100 * x:5.1f}%"
 
     head = f"{'donor':<14}{'offered':>8}{'med.day':>8}" + "".join(f"{r:>12}" for r in tables.RESPONSES)
     lines = [head, "-" * len(head)]
-    for donor, row in s.iterrows():
+    for donor, row in summary.iterrows():
         day = "-" if pd.isna(row["median_offer_day"]) else f"{row['median_offer_day']:.0f}"
         lines.append(f"{donor:<14}{pct(row['offered']):>8}{day:>8}" + "".join(f"{pct(row[r]):>12}" for r in tables.RESPONSES))
     share = runs["domestic_share"].median()
@@ -161,31 +164,31 @@ def _run(cfg: DictConfig) -> None:
         _refuse_reuse(out, cfg)
         params = _titled(checked_params(cfg))
         _import_model()
+        resume_gc()
         from aidsim.model.model import AidModel
 
         start = time.perf_counter()
         model = AidModel(params).run()
         seconds = time.perf_counter() - start
-        resp, runs = write_run(out, params, model, cfg, seconds)
+        summary, runs = write_run(out, params, model, cfg, seconds)
     except BaseException:
         _clean_failed(out, existed)
         raise
     print(f"{params.scenario.title or params.scenario.name}: {model.worlds} worlds x {params.horizon_days} days, seed {params.seed} ({seconds:.2f} s)")
-    print(format_summary(resp, runs))
+    print(format_summary(summary, runs))
     print(f"results: {out}")
 
 
 def _app() -> Any:
     """The Hydra entry point (Hydra is imported only when the command really runs)."""
-    import hydra
-
     from aidsim.model.config import conf_dir
 
-    return hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")(_run)
+    return hydra_app(_run, conf_dir(), "config")
 
 
 def main() -> None:
     """`aidsim`: see docs/cli.md. `--help` is answered without importing Hydra."""
     if quick_help("aidsim", "config", SUMMARY, sys.argv[1:]):
         return
-    guarded(_app(), "aidsim")()
+    with startup_gc():
+        guarded(_app(), "aidsim")()

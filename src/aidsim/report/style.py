@@ -96,12 +96,14 @@ LOG_SCALE = " (log scale)"
 @cache
 def _profiles() -> dict[str, dict[str, Any]]:
     """The actor profiles of the config tree (read once)."""
-    from omegaconf import OmegaConf
+    import yaml
 
     from aidsim.model.config import conf_dir
 
-    actors = OmegaConf.select(OmegaConf.load(conf_dir() / "actors" / "default.yaml"), "actors", default=None)
-    data = OmegaConf.to_container(actors) if actors is not None else {}
+    # libyaml's loader when present: a tenth of OmegaConf.load's 40 ms in every run that names a donor
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    doc = yaml.load((conf_dir() / "actors" / "default.yaml").read_text(encoding="utf-8"), Loader=loader)
+    data = doc.get("actors") if isinstance(doc, dict) else None
     return {str(k): v for k, v in data.items()} if isinstance(data, dict) else {}
 
 

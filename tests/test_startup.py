@@ -1,0 +1,96 @@
+"""Start-up shortcuts (aidsim.cli.startup) change nothing a user sees: a plain run composed once writes
+what `hydra.main` writes, and the garbage collector is back on afterwards."""
+
+from __future__ import annotations
+
+import gc
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from aidsim.cli import run as cli_run
+from aidsim.cli.startup import _plain_run, resume_gc, startup_gc
+from aidsim.model.config import conf_dir
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.mark.parametrize(
+    ("argv", "plain"),
+    [
+        ([], True),
+        (["replicates=50", "+tension.x=1", "~events", "hydra.run.dir=out", "flood.severity=1,2"], True),
+        (["--cfg", "job"], False),
+        (["-m", "replicates=1,2"], False),
+        (["--run", "replicates=5"], False),
+        (["hydra.mode=MULTIRUN"], False),
+        (["++hydra.mode=RUN"], False),
+        (["hydra={mode: MULTIRUN}"], False),
+    ],
+)
+def test_only_a_command_line_of_overrides_takes_the_short_way(argv, plain):
+    assert _plain_run(argv) is plain
+
+
+def test_no_config_file_sets_hydra_mode():
+    # the short way assumes it (startup.hydra_app): Hydra would otherwise pick the mode from the file
+    for path in conf_dir().rglob("*.yaml"):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        hydra = doc.get("hydra") if isinstance(doc, dict) else None
+        assert not (isinstance(hydra, dict) and "mode" in hydra), path
+
+
+def _run(*args: str, cwd: Path) -> tuple[str, dict[str, bytes]]:
+    """A run's printout and its files (but the provenance, which holds the time and the command),
+    with the folder it ran in taken out."""
+    proc = subprocess.run([str(BIN / "aidsim"), *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = cwd / "out"
+    kept = (p for p in out.rglob("*") if p.is_file() and p.name != "provenance.json")
+    files = {p.relative_to(out).as_posix(): p.read_bytes().replace(str(cwd).encode(), b"") for p in kept}
+    return re.sub(r"\(\d+\.\d+ s\)", "(s)", proc.stdout).replace(str(cwd), ""), files
+
+
+def test_a_plain_run_writes_what_hydra_main_writes(tmp_path):
+    # `--run` is Hydra's default command spelt out: it takes hydra.main's way
+    args = ("replicates=50", "output.figures=false", "tension.inter_korean=0.3", "hydra.run.dir=out")
+    short, long = tmp_path / "short", tmp_path / "long"
+    short.mkdir(), long.mkdir()
+    out_short, files_short = _run(*args, cwd=short)
+    out_long, files_long = _run("--run", *args, cwd=long)
+    assert out_short == out_long
+    assert {".hydra/hydra.yaml", ".hydra/overrides.yaml", "summary.csv", "runs.parquet"} <= set(files_short)
+    assert files_short == files_long
+
+
+def test_startup_gc_turns_the_collector_back_on_once():
+    assert gc.isenabled()
+    with startup_gc():
+        assert not gc.isenabled()
+        resume_gc()
+        assert gc.isenabled()
+        resume_gc()  # a second call changes nothing
+        assert gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_startup_gc_leaves_a_collector_the_caller_turned_off():
+    gc.disable()
+    try:
+        with startup_gc():
+            resume_gc()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_collector_is_on_after_a_refused_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["aidsim", "flood.severityy=1", f"hydra.run.dir={tmp_path}"])
+    with pytest.raises(SystemExit) as exc:
+        cli_run.main()
+    assert exc.value.code == 2
+    assert gc.isenabled()
