@@ -43,7 +43,7 @@ from aidsim.model.config import compose
 from aidsim.model.model import AidModel
 from aidsim.model.params import DONORS
 from aidsim.runs import batch, designs, study
-from aidsim.runs.cells import cell_params, model_dict, stack
+from aidsim.runs.cells import cell_params, model_dict, stack_knobs
 
 OUT = Path("results/benchmark")
 
@@ -82,9 +82,9 @@ def arithmetic_limit(cores: int, worlds: int = 100_000) -> float:
     """Runs/s of the model's array arithmetic alone on one big batch of the grid, times cores."""
     cfg = compose(["experiment=tension_x_severity"], config_name="sweep")
     grid_cells = grid()
-    params, cols, _ = batch.prepare(model_dict(cfg), grid_cells)
+    design = batch.prepare(model_dict(cfg), grid_cells)
     per = max(1, worlds // len(grid_cells))
-    stacked = stack(params, [per] * len(grid_cells))
+    stacked = stack_knobs(design.params[0], design.knobs, per)
     ids = np.tile(np.arange(per), len(grid_cells))
     start = time.process_time()
     AidModel(stacked, replicates=ids, record=False).run()

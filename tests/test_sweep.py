@@ -16,7 +16,7 @@ from aidsim.model.errors import ConfigError
 from aidsim.model.model import AidModel
 from aidsim.runs import batch, designs, tables
 from aidsim.runs import store as results
-from aidsim.runs.cells import STACKABLE, cell_params, knob, model_dict, plan
+from aidsim.runs.cells import STACKABLE, cell_params, knob, model_dict
 from aidsim.runs.study import run_study
 
 
@@ -41,11 +41,10 @@ def _other(value):
 def test_stacked_batch_equals_lone_runs(busy, key):
     base_value = knob(cell_params(busy, {}), key)
     two = [{key: base_value}, {key: _other(base_value)}]
-    params, cols, _ = batch.prepare(model_dict(busy), two)
-    assert len(plan(params, 10_000)) == 1, "the two cells should share one batch"
+    assert len(batch.prepare(model_dict(busy), two).plan(10_000)) == 1, "the two cells should share one batch"
     runs, resp = batch.evaluate(busy, two)
     for i, cell in enumerate(two):
-        lone_runs, lone_resp = batch.run_cell(params[i], cell, i)
+        lone_runs, lone_resp = batch.run_cell(cell_params(busy, cell), cell, i)
         pd.testing.assert_frame_equal(runs[runs.cell == i].reset_index(drop=True), lone_runs)
         pd.testing.assert_frame_equal(resp[resp.cell == i].reset_index(drop=True), lone_resp)
     assert not runs[runs.cell == 0].drop(columns=["cell", key]).equals(runs[runs.cell == 1].drop(columns=["cell", key])) or key in {
@@ -59,11 +58,10 @@ def test_stacked_batch_equals_lone_runs(busy, key):
 def test_scripted_events_shift_stacked_tension_world_by_world():
     cfg = sweep_cfg("scenario=tumen_2016", "replicates=100")
     cells = [{"tension.inter_korean": 0.1}, {"tension.inter_korean": 0.95}, {"relations.china": 0.05}]
-    params, _, _ = batch.prepare(model_dict(cfg), cells)
-    assert len(plan(params, 10_000)) == 1  # events shift per-world levels too: one batch
+    assert len(batch.prepare(model_dict(cfg), cells).plan(10_000)) == 1  # events shift per-world levels too: one batch
     runs, resp = batch.evaluate(cfg, cells)
     for i, cell in enumerate(cells):
-        lone_runs, lone_resp = batch.run_cell(params[i], cell, i)
+        lone_runs, lone_resp = batch.run_cell(cell_params(cfg, cell), cell, i)
         keys = [k for c in cells for k in c if k not in cell]
         pd.testing.assert_frame_equal(runs[runs.cell == i].drop(columns=keys).reset_index(drop=True), lone_runs)
         pd.testing.assert_frame_equal(resp[resp.cell == i].drop(columns=keys).reset_index(drop=True), lone_resp)
@@ -238,9 +236,9 @@ def test_every_shipped_study_is_valid(study):
     assert cfg.sweep.study == study
     spec = OmegaConf.to_container(cfg.sweep, resolve=True)
     cells = designs.study_cells(spec)
-    params, _, _ = batch.prepare(model_dict(cfg), cells)  # every cell passes the schema
-    assert len(params) == len(cells) >= 21
-    assert len(plan(params, 25_000)) <= len(cells)  # stacked: never more batches than cells
+    design = batch.prepare(model_dict(cfg), cells)  # every cell passes the schema
+    assert len(design) == len(cells) >= 21
+    assert len(design.plan(25_000)) <= len(cells)  # stacked: never more batches than cells
 
 
 def test_default_study_is_the_issue_grid():

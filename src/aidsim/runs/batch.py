@@ -8,19 +8,21 @@ Speed comes from batching: cells are packed into chunks of about `sweep.chunk_wo
 each chunk runs as ONE model whose differing knobs are per-world arrays (the rules broadcast;
 see `STACKABLE`). A world's results depend only on (seed, replicate, parameters), so the tables
 are the same whatever the chunking, the number of workers or the launcher. Each worker writes
-its chunk's shards itself, so memory stays flat however many runs a study has (store.py).
+its chunk's shards itself, so memory stays flat however many runs a study has (store.py), and the
+parent keeps the cells as columns and makes each chunk when it is handed out, so it grows by
+little per cell (cells.py).
 """
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import signal
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -29,36 +31,22 @@ from omegaconf import DictConfig
 from aidsim.model.model import AidModel
 from aidsim.model.params import DONORS, Params
 from aidsim.runs import tables
-from aidsim.runs.cells import Piece, knob, model_dict, plan, stack, validated
+from aidsim.runs.cells import Cells, Chunk, knob, model_dict, validate_cells
 from aidsim.runs.store import Store
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """Everything a worker needs to run one chunk: its pieces, their cells' params and columns."""
-
-    index: int
-    pieces: tuple[Piece, ...]
-    params: tuple[Params, ...]  # one per piece
-    columns: tuple[dict[str, Any], ...]  # one per piece: the cell's knob values
-
-    @property
-    def worlds(self) -> int:
-        return sum(p.hi - p.lo for p in self.pieces)
 
 
 def simulate(chunk: Chunk) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(runs, responses) of one chunk, with `cell` and the knob columns in front."""
-    sizes = [p.hi - p.lo for p in chunk.pieces]
-    ids = np.concatenate([np.arange(p.lo, p.hi) for p in chunk.pieces])
-    model = AidModel(stack(chunk.params, sizes), replicates=ids, record=False).run()
-    lead = {"cell": np.repeat(np.array([p.cell for p in chunk.pieces], dtype=np.int64), sizes)}
-    for key in chunk.columns[0]:
-        lead[key] = np.repeat(np.asarray([c[key] for c in chunk.columns]), sizes)
+    n = chunk.hi - chunk.lo
+    ids = np.tile(np.arange(chunk.lo, chunk.hi), len(chunk.cells))
+    model = AidModel(chunk.stacked(), replicates=ids, record=False).run()
+    lead = {"cell": np.repeat(chunk.cells.astype(np.int64), n)}
+    for key, values in chunk.columns.items():
+        lead[key] = np.repeat(values, n)
     runs, resp = tables.runs(model), tables.responses(model)
-    n = len(DONORS)
+    d = len(DONORS)
     runs = pd.concat([pd.DataFrame(lead), runs], axis=1)
-    resp = pd.concat([pd.DataFrame({k: np.repeat(v, n) for k, v in lead.items()}), resp], axis=1)
+    resp = pd.concat([pd.DataFrame({k: np.repeat(v, d) for k, v in lead.items()}), resp], axis=1)
     return runs, resp
 
 
@@ -154,36 +142,45 @@ def progress_bar(total: int, desc: str, enabled: bool) -> Any:
     return tqdm(total=total, desc=desc, unit="runs", unit_scale=True, file=sys.stderr, smoothing=0.1, ncols=None if width > 0 else 80)
 
 
-def make_chunks(params: Sequence[Params], columns: Sequence[dict[str, Any]], chunk_worlds: int) -> list[Chunk]:
-    return [
-        Chunk(i, tuple(pieces), tuple(params[p.cell] for p in pieces), tuple(columns[p.cell] for p in pieces))
-        for i, pieces in enumerate(plan(params, chunk_worlds))
-    ]
+class Lazy(Sequence[Any]):
+    """`n` items made by `make(i)` when read: a study's chunks (each holding its cells' columns
+    and Params) are never all in memory at once."""
+
+    def __init__(self, n: int, make: Callable[[int], Any]):
+        self.n, self.make = n, make
+
+    def __len__(self) -> int:
+        return self.n
+
+    @overload
+    def __getitem__(self, i: int) -> Any: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Any]: ...
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self.n))]
+        if not -self.n <= i < self.n:
+            raise IndexError(i)
+        return self.make(i % self.n)
 
 
-def prepare(base: Mapping[str, Any], cells: Sequence[Mapping[str, Any]], labels: Mapping[str, Any] | None = None):
-    """Validate every cell; return (params per cell, knob columns per cell, knob names).
-
-    Columns hold typed values for the union of the cells' knobs (a knob a cell does not set shows
-    the base value), then `labels` (constant columns, e.g. a Hydra job's overrides)."""
-    params = [validated(base, c) for c in cells]
-    keys = list(dict.fromkeys([*(k for c in cells for k in c), *(labels or {})]))
-    cols = [{k: labels[k] if labels and k in labels and k not in c else knob(p, k) for k in keys} for c, p in zip(cells, params, strict=True)]
-    return params, cols, keys
+def prepare(base: Mapping[str, Any], cells: Iterable[Mapping[str, Any]], labels: Mapping[str, Any] | None = None) -> Cells:
+    """Validate every cell into columns (`cells.validate_cells`)."""
+    return validate_cells(base, cells, labels)
 
 
 def run_cell(params: Params, cell: Mapping[str, Any], cell_id: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(runs, responses) for one cell, with `cell` and the cell's knobs as leading columns."""
-    columns = {k: knob(params, k) for k in cell}
-    return simulate(Chunk(0, (Piece(cell_id, 0, params.replicates),), (params,), (columns,)))
+    columns = {k: np.asarray([knob(params, k)]) for k in cell}
+    return simulate(Chunk(0, params, np.array([cell_id]), 0, params.replicates, columns, {}))
 
 
 def evaluate(base: DictConfig, cells: Iterable[Mapping[str, Any]], workers: int = 1, chunk_worlds: int = 50_000) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(runs, responses) over all cells in memory, each with `base.replicates` worlds and seed
     `base.seed`, sorted by cell then replicate. For studies too large for memory use `run_study`."""
-    cells = list(cells) or [{}]
-    params, cols, _ = prepare(model_dict(base), cells)
-    parts = list(execute(make_chunks(params, cols, chunk_worlds), simulate, workers))
+    design = prepare(model_dict(base), list(cells) or [{}])
+    plan = design.plan(chunk_worlds)
+    parts = list(execute(Lazy(len(plan), functools.partial(design.chunk, plan)), simulate, workers))
     runs = pd.concat([p[0] for p in parts], ignore_index=True)
     resp = pd.concat([p[1] for p in parts], ignore_index=True)
     if len(parts) > 1:

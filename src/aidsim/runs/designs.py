@@ -3,14 +3,16 @@
 A study declares a full-factorial `grid` (each knob with its listed values; the first knob is the
 outer loop) and/or a sampled design over declared ranges: a Latin hypercube or a scrambled Sobol
 sequence (scipy.stats.qmc). With both, every grid cell is crossed with every sampled point. A
-cell is a dict of dotted knobs, e.g. {"tension.inter_korean": 0.2, "flood.severity": 3.06}.
+cell is a dict of dotted knobs, e.g. {"tension.inter_korean": 0.2, "flood.severity": 3.06}; a
+study reads its cells from a `Design`, which makes them one at a time.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,29 +22,31 @@ from aidsim.model.errors import ConfigError
 METHODS = ("lhs", "sobol")
 
 
-def grid_cells(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
-    """Every combination of the listed values, first knob outermost."""
+def _checked_grid(grid: Mapping[str, Sequence[Any]]) -> Mapping[str, Sequence[Any]]:
+    """`grid` if every knob lists one or more plain values, else a one-line ConfigError."""
     for key, values in grid.items():
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not len(values):
             raise ConfigError(f"sweep.grid.{key}={values!r}: allowed: a non-empty list of values")
         bad = [v for v in values if not isinstance(v, (bool, int, float, str))]
         if bad:
             raise ConfigError(f"sweep.grid.{key}={bad[0]!r}: allowed: numbers, true/false or text (one knob value each)")
-    keys = list(grid)
-    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(grid[k] for k in keys))]
+    return grid
 
 
-def sample_cells(
+def grid_cells(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the listed values, first knob outermost."""
+    return list(Design(_checked_grid(grid)))
+
+
+def _sample(
     method: str,
     n: int,
     ranges: Mapping[str, Sequence[float]],
     seed: int = 0,
     log: Collection[str] = (),
     integer: Collection[str] = (),
-) -> list[dict[str, Any]]:
-    """`n` points of a Latin hypercube ("lhs") or a scrambled Sobol sequence ("sobol", n a power
-    of 2) over `ranges` {knob: [low, high]}; knobs in `log` are spread evenly in log space, knobs in
-    `integer` are rounded (e.g. day counts)."""
+) -> Sample:
+    """The points of `sample_cells` as one array (checked: a bad setting is a one-line ConfigError)."""
     from scipy.stats import qmc
 
     if method not in METHODS:
@@ -66,28 +70,76 @@ def sample_cells(
         lows.append(lo)
         highs.append(hi)
     engine = (qmc.LatinHypercube if method == "lhs" else qmc.Sobol)(d=len(ranges), seed=seed)
-    points = qmc.scale(engine.random(n), lows, highs)
-    cells = []
-    for row in points:
+    return Sample(tuple(ranges), qmc.scale(engine.random(n), lows, highs), frozenset(log), frozenset(integer))
+
+
+def sample_cells(
+    method: str,
+    n: int,
+    ranges: Mapping[str, Sequence[float]],
+    seed: int = 0,
+    log: Collection[str] = (),
+    integer: Collection[str] = (),
+) -> list[dict[str, Any]]:
+    """`n` points of a Latin hypercube ("lhs") or a scrambled Sobol sequence ("sobol", n a power
+    of 2) over `ranges` {knob: [low, high]}; knobs in `log` are spread evenly in log space, knobs in
+    `integer` are rounded (e.g. day counts)."""
+    sample = _sample(method, n, ranges, seed, log, integer)
+    return [sample.cell(row) for row in sample.points]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A sampled design as one array of points (8 bytes per knob and point); cells are made from
+    it one at a time."""
+
+    keys: tuple[str, ...]
+    points: np.ndarray  # (points, knobs), log knobs in log space
+    log: frozenset[str]
+    integer: frozenset[str]
+
+    def cell(self, row: np.ndarray) -> dict[str, Any]:
+        """The cell of one point: log knobs back from log space, integer knobs rounded."""
         cell = {}
-        for key, x in zip(ranges, row, strict=True):
-            value = math.exp(x) if key in log else float(x)
-            cell[key] = int(round(value)) if key in integer else value
-        cells.append(cell)
-    return cells
+        for key, x in zip(self.keys, row.tolist(), strict=True):
+            value = math.exp(x) if key in self.log else float(x)
+            cell[key] = int(round(value)) if key in self.integer else value
+        return cell
 
 
-def study_cells(spec: Mapping[str, Any], integer: Collection[str] = ()) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Design:
+    """The cells of a study, made one at a time each time it is read (a study of many cells never
+    holds them all): every grid combination crossed with every sampled point."""
+
+    grid: Mapping[str, Sequence[Any]]
+    sample: Sample | None = None
+
+    def __len__(self) -> int:
+        return math.prod(len(v) for v in self.grid.values()) * (1 if self.sample is None else len(self.sample.points))
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        keys = list(self.grid)
+        for combo in itertools.product(*(self.grid[k] for k in keys)):
+            g = dict(zip(keys, combo, strict=True))
+            if self.sample is None:
+                yield g
+            else:
+                for row in self.sample.points:
+                    yield {**g, **self.sample.cell(row)}
+
+
+def study_design(spec: Mapping[str, Any], integer: Collection[str] = ()) -> Design:
     """The cells of a study's `sweep` section: grid x sample (either may be absent; neither = one
-    cell, the base config itself)."""
-    grid = grid_cells(spec.get("grid") or {})
+    cell, the base config itself), checked now and made when read."""
+    grid = _checked_grid(spec.get("grid") or {})
     sample = spec.get("sample")
     if not sample:
-        return grid
+        return Design(grid)
     extra = sorted(set(sample) - {"method", "n", "seed", "ranges", "log"})
     if extra:
         raise ConfigError(f"sweep.sample.{extra[0]}: unknown key; allowed keys here: log, method, n, ranges, seed")
-    points = sample_cells(
+    points = _sample(
         sample.get("method", "lhs"),
         sample.get("n", 0),
         sample.get("ranges") or {},
@@ -95,7 +147,12 @@ def study_cells(spec: Mapping[str, Any], integer: Collection[str] = ()) -> list[
         log=sample.get("log") or (),
         integer=integer,
     )
-    return [{**g, **s} for g in grid for s in points]
+    return Design(grid, points)
+
+
+def study_cells(spec: Mapping[str, Any], integer: Collection[str] = ()) -> list[dict[str, Any]]:
+    """`study_design` as a list."""
+    return list(study_design(spec, integer))
 
 
 def log_spaced(values: Sequence[float]) -> bool:

@@ -7,9 +7,10 @@ import os
 
 from aidsim.model.errors import ConfigError
 
-BYTES_PER_CELL = 40_000
-"""Parent-side cost of one sweep cell (its validated Params, knob columns, plan entry), measured
-at ~26 KB on 100k cells, plus headroom."""
+BYTES_PER_CELL = 2_000
+"""Parent-side cost of one sweep cell (its columns, its share of the design, the plan and
+cells.parquet), with headroom over what `python experiments/benchmark_cells.py` measures
+(`bytes_per_cell`)."""
 
 BYTES_PER_WORLD_DAY = 1_000
 """A recorded `aidsim` run keeps per-world, per-day history of need, offers and responses for every

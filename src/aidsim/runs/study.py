@@ -7,11 +7,13 @@ finished chunk's shards in the manifest as the workers hand them back.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
 import json
 import math
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,8 +22,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from aidsim.model.errors import ConfigError
 from aidsim.runs import designs, resources, store
-from aidsim.runs.batch import default_workers, execute, make_chunks, prepare, progress_bar, run_and_store
-from aidsim.runs.cells import model_dict
+from aidsim.runs.batch import Lazy, default_workers, execute, prepare, progress_bar, run_and_store
+from aidsim.runs.cells import BLOCK, Cells, inferable, model_dict, plan_worlds
 from aidsim.runs.settings import SweepSettings
 from aidsim.runs.store import Store
 
@@ -30,10 +32,20 @@ MANIFEST_EVERY_S = 1.0
 of at most this long, and those chunks are redone."""
 
 
-def fingerprint(base: Mapping[str, Any], cells: Sequence[Mapping[str, Any]], labels: Mapping[str, Any]) -> str:
-    """Identifies what a study computes (model config, cells, labels), not how (workers, chunks)."""
-    blob = json.dumps({"model": base, "cells": list(cells), "labels": dict(labels)}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+def fingerprint(base: Mapping[str, Any], cells: Iterable[Mapping[str, Any]], labels: Mapping[str, Any]) -> str:
+    """Identifies what a study computes (model config, cells, labels), not how (workers, chunks).
+
+    The hash of `json.dumps({"model": base, "cells": [...], "labels": labels}, sort_keys=True)`,
+    fed a block of cells at a time so they are never all in memory, and equal to it (older
+    stores' fingerprints still match)."""
+    dumps = functools.partial(json.dumps, sort_keys=True, default=str)
+    h = hashlib.sha256(b'{"cells": [')
+    it, sep = iter(cells), ""
+    while block := list(itertools.islice(it, BLOCK)):
+        h.update((sep + dumps(block)[1:-1]).encode())  # the list's items, as in the whole list
+        sep = ", "
+    h.update(f'], "labels": {dumps(dict(labels))}, "model": {dumps(base)}}}'.encode())
+    return h.hexdigest()[:16]
 
 
 def integer_knobs(cfg: DictConfig | Mapping[str, Any], keys: Iterable[str]) -> set[str]:
@@ -70,10 +82,10 @@ def run_study(cfg: DictConfig, root: Path, labels: Mapping[str, Any] | None = No
     spec = settings.model_dump()
     base = model_dict(cfg)
     sampled = (spec.get("sample") or {}).get("ranges") or {}
-    cells = designs.study_cells(spec, integer=integer_knobs(cfg, sampled if isinstance(sampled, Mapping) else {})) or [{}]
+    cells = designs.study_design(spec, integer=integer_knobs(cfg, sampled if isinstance(sampled, Mapping) else {}))
     chunk_worlds = settings.chunk_worlds
     workers = settings.workers or default_workers()
-    params, cols, keys = prepare(base, cells, labels)
+    design = prepare(base, cells, labels)
     fp = fingerprint(base, cells, labels)
     code = store.code_identity()
 
@@ -82,7 +94,7 @@ def run_study(cfg: DictConfig, root: Path, labels: Mapping[str, Any] | None = No
     st = Store(root)
     try:
         with st.lock():
-            return _session(cfg, st, settings, spec, cells, params, cols, keys, labels, fp, code, chunk_worlds, workers)
+            return _session(cfg, st, settings, spec, design, labels, fp, code, chunk_worlds, workers)
     except ConfigError:
         if not existed:  # a refused run leaves no folder behind
             _remove_if_empty(root)
@@ -102,10 +114,7 @@ def _session(
     st: Store,
     settings: SweepSettings,
     spec: dict[str, Any],
-    cells: list[dict[str, Any]],
-    params: list[Any],
-    cols: list[dict[str, Any]],
-    keys: list[str],
+    design: Cells,
     labels: dict[str, Any],
     fp: str,
     code: dict[str, Any],
@@ -137,28 +146,29 @@ def _session(
                 f"sweep.dir={str(root)!r}: {changed} since this study was started; finishing it would mix model versions: pass --force to redo it"
             )
         chunk_worlds = old["chunk_worlds"]  # resume with the original chunk plan
-    chunks = make_chunks(params, cols, chunk_worlds)
+    plan = design.plan(chunk_worlds)
+    chunks = Lazy(len(plan), functools.partial(design.chunk, plan))
     if old is not None and old["chunks"] != len(chunks):
         raise ConfigError(f"{st.manifest_path}: damaged, it plans {old['chunks']} chunks but the design makes {len(chunks)}; pass --force to redo the study")
     done = st.done(old) if old is not None else set()
     if old is not None:
         st.tidy(old, done)
-    todo = [c for c in chunks if c.index not in done]
+    todo = [i for i in range(len(chunks)) if i not in done]
 
     manifest = old or {
         "study": spec["study"],
         "fingerprint": fp,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "design": {"grid": spec["grid"], "sample": spec.get("sample"), "labels": labels, "cells": len(cells)},
-        "knobs": keys,
-        "replicates": sorted({p.replicates for p in params}),
-        "seed": params[0].seed,
+        "design": {"grid": spec["grid"], "sample": spec.get("sample"), "labels": labels, "cells": len(design)},
+        "knobs": design.keys,
+        "replicates": sorted({p.replicates for p in design.params}),
+        "seed": design.params[0].seed,
         "seeds": "replicate r of every cell uses the stream of (seed, r): common random numbers",
-        "runs": sum(p.replicates for p in params),
+        "runs": design.runs,
         "chunk_worlds": chunk_worlds,
         "chunks": len(chunks),
         "code": code,
-        "provenance": store.provenance(params[0].seed),
+        "provenance": store.provenance(design.params[0].seed),
         "sessions": [],
         "shards": {},
     }
@@ -166,7 +176,8 @@ def _session(
         import numpy as np
         import pandas as pd
 
-        store.write_parquet(root / "cells.parquet", pd.DataFrame({"cell": np.arange(len(cells)), **{k: [c[k] for c in cols] for k in keys}}))
+        columns = {k: inferable(v) for k, v in design.columns.items()}
+        store.write_parquet(root / "cells.parquet", pd.DataFrame({"cell": np.arange(len(design)), **columns}))
         store.write_text(root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     workers = max(1, min(workers, len(todo)))
     session: dict[str, Any] = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "workers": workers, "chunks_resumed": len(done), "code": code}
@@ -174,12 +185,13 @@ def _session(
     manifest["sessions"].append(session)
     st.write_manifest(manifest)
 
-    worlds = sum(c.worlds for c in todo)
+    worlds = int(plan_worlds(plan)[todo].sum())
     bar = progress_bar(worlds, spec["study"], settings.progress)
     start = last = time.perf_counter()
     ran = 0
+    tasks = Lazy(len(todo), lambda j: (str(root), chunks[todo[j]]))
     try:
-        for index, n, _, record in execute([(str(root), c) for c in todo], run_and_store, workers):
+        for index, n, _, record in execute(tasks, run_and_store, workers):
             manifest["shards"][str(index)] = record
             ran += n
             if bar is not None:
@@ -206,4 +218,4 @@ def _session(
     )
     manifest["status"] = "complete" if complete else "running"
     st.write_manifest(manifest)
-    return {"study": spec["study"], "root": str(root), "cells": len(cells), "chunks": len(chunks), **{k: v for k, v in session.items() if k != "code"}}
+    return {"study": spec["study"], "root": str(root), "cells": len(design), "chunks": len(chunks), **{k: v for k, v in session.items() if k != "code"}}
