@@ -69,7 +69,7 @@ def test_a_studys_title_names_what_its_experiment_file_set_but_not_its_swept_kno
     ladder = compose(["experiment=ladder_costs"], config_name="sweep")
     assert labels.config_title(ladder, exclude=list(ladder.sweep.grid)) == f"{TITLE_2024}; severity 40x"
     default = compose(["experiment=tension_x_severity", "tension.us_dprk=0.5"], config_name="sweep")
-    assert labels.config_title(default, exclude=list(default.sweep.grid)) == f"{TITLE_2024}; US-DPRK tension 0.5"
+    assert labels.config_title(default, exclude=list(default.sweep.grid)) == f"{TITLE_2024}; US-DPRK tension 0.5, self-reliance line off"
 
 
 # --- the severity axis -------------------------------------------------------------------------

@@ -234,8 +234,13 @@ def test_low_tension_and_big_need_open_the_door_to_seoul(run_scenario):
 # borders, stance shocks. Each test isolates one rule by setting its weight past any doubt.
 
 
+ISOLATED = ["access.self_reliance=false", "dprk.decision_noise=0.5"]
+
+
 def _donor(overrides: list[str], donor: str):
-    model = AidModel(load([*overrides, "replicates=400"])).run()
+    # Without 2024's declared self-reliance line, which would otherwise mask the rule under test, and
+    # with the documented decision noise, so that the fitted noise does not blur it.
+    model = AidModel(load([*ISOLATED, *overrides, "replicates=400"])).run()
     return model.donor(donor)
 
 
@@ -268,7 +273,7 @@ def test_presence_makes_a_resident_body_cheaper_to_accept():
 
 def test_a_sealed_border_closes_every_channel_but_the_allies():
     def accepted(closed: str) -> pd.Series:
-        overrides = ["flood.severity=20", "access=amnok_2024", "dprk.closure_cost=8", f"access.border_closed={closed}", "replicates=400"]
+        overrides = [*ISOLATED, "flood.severity=20", "access=amnok_2024", "dprk.closure_cost=8", f"access.border_closed={closed}", "replicates=400"]
         resp = tables.responses(AidModel(load(overrides)).run())
         return (resp["response"] == "accepted").groupby(resp["donor"].astype(str)).mean()
 
@@ -276,6 +281,36 @@ def test_a_sealed_border_closes_every_channel_but_the_allies():
     others = ["south_korea", "united_states", "un_agencies", "red_cross", "ngos"]
     assert open_[others].max() > 0.5 and closed[others].max() < 0.05  # everyone else shut out
     assert closed[["russia", "china"]].to_numpy() == pytest.approx(open_[["russia", "china"]].to_numpy(), abs=0.02)  # 2020 wheat, 2022 medicines
+
+
+def test_a_declared_self_reliance_line_defers_even_the_allies():
+    """2004, 2011, 2015: China's and Russia's help taken after small floods; 2024, under Kim's
+    'own strength' line, thanked and deferred."""
+
+    def answers(line: str) -> pd.Series:
+        overrides = [
+            "dprk.decision_noise=0.5",
+            "flood.severity=20",
+            "access=amnok_2024",
+            "dprk.closure_cost=8",
+            f"access.self_reliance={line}",
+            "replicates=400",
+        ]
+        resp = tables.responses(AidModel(load(overrides)).run())
+        return resp[resp["donor"].astype(str).isin(["russia", "china"])]["response"].value_counts(normalize=True)
+
+    free, declared = answers("false"), answers("true")
+    assert free.get("accepted", 0) > 0.5 and declared.get("accepted", 0) < 0.05
+    assert declared.get("deferred", 0) > 0.9  # still thanked, never rebuffed (P4)
+
+
+def test_a_stance_shock_declares_the_line_on_its_day():
+    params = load(["replicates=10", "access.self_reliance=false"])
+    model = AidModel(params.model_copy(update={"events": [Event(day=4, name="Own strength", self_reliance=True)]}))
+    model.run_for(3)
+    assert not model.self_reliance
+    model.run_for(1)
+    assert model.self_reliance and (4, "Own strength") in model.applied_events
 
 
 def test_a_stance_shock_seals_the_border_on_its_day():

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -14,6 +15,7 @@ from aidsim.analysis import calibration, validation
 from aidsim.analysis.episodes import ANSWERS, load_episodes
 from aidsim.model.config import conf_dir
 from aidsim.model.errors import ConfigError
+from aidsim.model.params import DONORS
 
 BIN = Path(sys.executable).parent
 EPISODES = conf_dir() / "episode"
@@ -88,6 +90,28 @@ def test_a_row_without_sources_is_refused(tmp_path):
     bad = tmp_path / "nosrc.yaml"
     bad.write_text("name: x\ntitle: y\nscenario: amnok_2024\nobserved: {}\nsources: []\n")
     with pytest.raises(ConfigError, match="nosrc.yaml"):
+        load_episodes(tmp_path)
+
+
+def test_the_likelihood_scores_the_recorded_path_not_only_the_answer():
+    """Seoul's 2011 offer lapsed after a refused counter-request; its 2024 offer met plain silence.
+    The same share of 'ignored' worlds counts for each only by the path its record shows."""
+    episodes = [e for e in load_episodes(conf_dir() / "episode") if e.name in ("floods_2011", "amnok_2024")]
+    assert [e.responses["south_korea"].counter_request is not None for e in episodes] == [False, True]  # sorted: 2024, 2011
+    ignored = np.zeros(len(ANSWERS))
+    ignored[ANSWERS.index("ignored")] = 0.6
+    after_counter = ignored * 0.75  # most of the lapsed offers had been countered
+    pred = dict.fromkeys(DONORS, ignored) | {f"{d}:countered": after_counter for d in DONORS}
+    seoul = [r for r in calibration.rows(episodes, [pred, pred]) if r["donor"] == "south_korea"]
+    assert [r["p_observed"] for r in seoul] == pytest.approx([0.6, 0.6])  # the answer alone: the same
+    assert [r["p_joint"] for r in seoul] == pytest.approx([0.15, 0.45])  # by the recorded path: not
+
+
+def test_a_self_reliance_line_without_its_source_is_refused(tmp_path):
+    text = (conf_dir() / "episode" / "amnok_2024.yaml").read_text()
+    line = next(x for x in text.splitlines() if x.strip().startswith("self_reliance_source:"))
+    (tmp_path / "unsourced.yaml").write_text(text.replace(line, ""))
+    with pytest.raises(ConfigError, match=r"unsourced\.yaml.*self_reliance_source"):
         load_episodes(tmp_path)
 
 

@@ -65,6 +65,7 @@ PER_EPISODE = (
     *(f"relations.{d}" for d in ("russia", "china", "south_korea", "united_states", "un_agencies", "red_cross", "ngos")),
     *(f"access.resident.{b}" for b in ("un_agencies", "red_cross", "ngos")),
     "access.border_closed",
+    "access.self_reliance",
     "actors.south_korea.meets_counter_request",
     "actors.south_korea.offer.politics",
 )
@@ -76,7 +77,8 @@ def batch_shares(params: Sequence[Params], worlds: int) -> list[dict[str, np.nda
 
     Episodes that differ only in their context share one batch of `worlds` worlds each, their
     context keys becoming per-world arrays (as in the sweep engine's stacking); the batch runs to
-    the longest horizon and each episode's answers are read on its own horizon day.
+    the longest horizon and each episode's answers are read on its own horizon day. Each donor also
+    gets `"<donor>:countered"`: the share of worlds ending in each answer after a counter-request.
     """
     from aidsim.model.ladder import RESPONSE_CODE as code
     from aidsim.model.model import AidModel
@@ -97,7 +99,10 @@ def batch_shares(params: Sequence[Params], worlds: int) -> list[dict[str, np.nda
             for slot, i in enumerate(members):
                 if params[i].horizon_days == day:
                     world = slice(slot * worlds, (slot + 1) * worlds)
-                    out[i] = {d.donor_id: np.bincount(code[d.status[world]], minlength=len(ANSWERS)) / worlds for d in model.donors}
+                    for d in model.donors:
+                        status = code[d.status[world]]
+                        out[i][d.donor_id] = np.bincount(status, minlength=len(ANSWERS)) / worlds
+                        out[i][f"{d.donor_id}:countered"] = np.bincount(status[d.countered[world]], minlength=len(ANSWERS)) / worlds
     return out
 
 
@@ -134,6 +139,7 @@ def rows(episodes: Sequence[Episode], predicted: Sequence[Mapping[str, np.ndarra
                     "observed": answer,
                     "predicted_mode": ANSWERS[int(np.argmax(p))],
                     "p_observed": float(p[ANSWERS.index(answer)]),
+                    "p_joint": _p_joint(ep, donor, pred, answer),
                     "weight": ep.weight(donor) * (anchors or {}).get(ep.name, 1.0),
                     "brier": float(sum((p[i] - (a == answer)) ** 2 for i, a in enumerate(ANSWERS))),
                     **{f"p_{a}": float(p[i]) for i, a in enumerate(ANSWERS)},
@@ -142,10 +148,22 @@ def rows(episodes: Sequence[Episode], predicted: Sequence[Mapping[str, np.ndarra
     return out
 
 
+def _p_joint(ep: Episode, donor: str, pred: Mapping[str, np.ndarray], answer: str) -> float:
+    """The model's share of worlds ending in the recorded answer by the recorded path: after a
+    counter-request if the record has one, without one if it has none (Seoul 2024: silence, no
+    counter-request). The short form records answers only, so only the answer counts there."""
+    i = ANSWERS.index(answer)
+    if not ep.responses:
+        return float(pred[donor][i])
+    countered = float(pred[f"{donor}:countered"][i])
+    return countered if ep.responses[donor].counter_request is not None else float(pred[donor][i]) - countered
+
+
 def neg_log_likelihood(scored: Sequence[Mapping[str, Any]], smoothing: float) -> float:
-    """Confidence-weighted negative log-likelihood of the recorded answers."""
+    """Confidence-weighted negative log-likelihood of the recorded answers, each by its recorded
+    path (`p_joint`: with or without a counter-request)."""
     k = len(ANSWERS)
-    return -sum(r["weight"] * math.log((1 - smoothing) * r["p_observed"] + smoothing / k) for r in scored)
+    return -sum(r["weight"] * math.log((1 - smoothing) * max(r["p_joint"], 0.0) + smoothing / k) for r in scored)
 
 
 @dataclass

@@ -104,9 +104,17 @@ class Context(_Strict):
     tension: Tension
     relations: dict[Donor, float] = Field(default_factory=dict)
     border_closed: bool = False
+    self_reliance: bool = False  # a declared line that recovery is the state's own work (docs/model.md, P12)
+    self_reliance_source: str = ""  # who declared it, where reported (required when self_reliance is true)
     presence: dict[Resident, bool]
     governments: Governments
     notes: str = ""
+
+    @model_validator(mode="after")
+    def _sourced_stance(self) -> Context:
+        if self.self_reliance and not self.self_reliance_source.strip():
+            raise ValueError("self_reliance_source: missing; a declared self-reliance line needs its source (outlet, title, date)")
+        return self
 
 
 class Episode(_Strict):
@@ -169,6 +177,7 @@ class Episode(_Strict):
             *(f"relations.{d}={v}" for d, v in c.relations.items()),
             *(f"access.resident.{d}={str(v).lower()}" for d, v in c.presence.items()),
             f"access.border_closed={str(c.border_closed).lower()}",
+            f"access.self_reliance={str(c.self_reliance).lower()}",
             f"seoul={c.governments.seoul_stance}",
             f"horizon_days={self.horizon_days}",
             f"scenario.name={self.name}",

@@ -55,7 +55,7 @@ def hydra_app(task: Callable[[Any], Any], config_dir: Path, config_name: str) ->
 
     Hydra's command line composes the config once only to read `hydra.mode` (`Hydra.get_mode`),
     then again to run (0.2-0.4 s of CPU each). No config file of ours sets `hydra.mode`
-    (tests/test_cli.py checks), so for a plain run that first answer is always "unset", which Hydra
+    (tests/test_startup.py checks), so for a plain run that first answer is always "unset", which Hydra
     turns into the override `hydra.mode=RUN` before running: this does the same without asking.
     Flags (`--cfg`, `-m`, `--info`, `--config-dir` ...) and `hydra.mode=...` go through `hydra.main`."""
     from hydra import main, version

@@ -74,7 +74,7 @@ class DonorAgent(mesa.Agent["AidModel"]):
         rung = m.params.actors[channel.via].rung if channel.via else p.rung
         log_thr = ladder.log_threshold(rung, self.hostility, self.relation, m.params.dprk)
         resident = m.params.access.resident.get(body, False)
-        access = ladder.access_cost(resident, m.border_closed, p.ally, m.params.dprk)
+        access = ladder.access_cost(resident, m.border_closed, m.self_reliance, p.ally, m.params.dprk)
         self.cost = ladder.offer_cost(log_thr, self.conditions, m.params.dprk) + access
 
     def step(self) -> None:

@@ -38,6 +38,8 @@ def apply_event(model: AidModel, event: Event) -> None:
     model.relations = shifted(model.relations, event.relations)
     if event.border_closed is not None:  # a stance shock: "no outside assistance whatsoever"
         model.border_closed = event.border_closed
+    if event.self_reliance is not None:  # a declared line: recovery is the state's own work
+        model.self_reliance = event.self_reliance
     model.applied_events.append((model.day, event.name))
     for donor in model.donors:
         donor.refresh()

@@ -94,20 +94,24 @@ def offer_cost(log_thr: Num, conditions: Num, ladder: Ladder) -> Num:
     return log_thr + ladder.monitoring_weight * conditions
 
 
-def access_cost(resident: bool | np.ndarray, border_closed: bool | np.ndarray, ally: bool, ladder: Ladder) -> Num:
-    """Presence and closure: what the channel's standing inside the country adds to an offer's cost.
+def access_cost(resident: bool | np.ndarray, border_closed: bool | np.ndarray, self_reliance: bool | np.ndarray, ally: bool, ladder: Ladder) -> Num:
+    """Presence and stance: what the channel's standing inside the country adds to an offer's cost.
 
     Help that flows through a body resident in the country and its domestic counterpart (WFP and
     UNICEF offices, the IFRC delegation beside the DPRK Red Cross, resident NGO units) is cheap:
     after modest floods in 2001, 2013, 2015, 2018 and 2019 the state took it while refusing or
-    ignoring others. A sealed border (2020-2023: "no outside assistance whatsoever") makes every
-    other foreign channel dear; a body still resident keeps its discount (August 2020: the Red
-    Cross's stocks inside the country were used while the UN's offer was refused). Allies' goods
-    still came in, quarantined at the port: Russian wheat unloaded in an isolated zone of Nampo in
-    May 2020 (Reuters, 2020-05-14), Chinese medicines flown from Shenyang in May 2022.
+    ignoring others. A sealed border (2020-2023) makes every other foreign channel dear; a body
+    still resident keeps its discount (August 2020: the Red Cross's stocks inside the country were
+    used while the UN's offer was refused). Allies' goods still came in through a sealed border,
+    quarantined at the port: Russian wheat unloaded in an isolated zone of Nampo in May 2020
+    (Reuters, 2020-05-14), Chinese medicines flown from Shenyang in May 2022. A declared
+    self-reliance line (August 2020: no outside aid at all for the floods; August 2024: recovery by
+    the state's own strength, Moscow and Beijing thanked and told it would ask if need be) costs
+    the same for every channel, the allies' included. One `closure_cost` serves both: each is the
+    leadership's public word that outside help is unwelcome, and the record cannot tell two costs apart.
     """
-    closure = 0.0 if ally else np.where(border_closed, ladder.closure_cost, 0.0)
-    return closure - np.where(resident, ladder.presence_discount, 0.0)
+    sealed = np.asarray(self_reliance) if ally else np.asarray(self_reliance) | np.asarray(border_closed)
+    return np.where(sealed, ladder.closure_cost, 0.0) - np.where(resident, ladder.presence_discount, 0.0)
 
 
 def offer_appeal(fit: np.ndarray, attitude: np.ndarray, ladder: Ladder) -> np.ndarray:

@@ -46,6 +46,7 @@ class AidModel(mesa.Model):
         self.tension = dict(params.tension)
         self.relations = dict(params.relations)
         self.border_closed = params.access.border_closed  # a stance shock may seal or reopen it (events.py)
+        self.self_reliance = params.access.self_reliance  # likewise declared or dropped by a stance shock
         self.applied_events: list[tuple[int, str]] = []
         self._events = events_by_day(params.events)
 

@@ -102,12 +102,14 @@ class Access(Strict):
 
     `resident`: whether the body has staff resident in the country with a domestic counterpart
     (UN agencies' international staff, an IFRC delegation, resident NGO units). `border_closed`:
-    the state has sealed its borders (2020-2023); every foreign channel then costs more and no
-    body counts as resident.
+    the state has sealed its borders (2020-2023); every foreign channel but the allies' then costs
+    more. `self_reliance`: the leadership has declared that recovery is the state's own work
+    (August 2020, August 2024); every channel, the allies' included, then costs more.
     """
 
     resident: dict[Literal["un_agencies", "red_cross", "ngos"], bool]
     border_closed: bool = False
+    self_reliance: bool = False
 
 
 class OfferRule(Strict):
@@ -165,6 +167,7 @@ class Event(Strict):
     name: str
     note: str = ""
     border_closed: bool | None = None  # a stance shock: seal (true) or reopen (false) the border from this day
+    self_reliance: bool | None = None  # a stance shock: declare (true) or drop (false) the self-reliance line
     tension: dict[Literal["inter_korean", "us_dprk"], float] = Field(default_factory=dict)
     relations: dict[Literal[DONORS], float] = Field(default_factory=dict)  # type: ignore[valid-type]
 

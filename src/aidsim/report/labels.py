@@ -34,6 +34,8 @@ NAMES: dict[str, str] = {
     "dprk.image_weight": "image weight",
     "dprk.planning_days": "DPRK planning window",
     "dprk.mobilisation_days": "DPRK mobilisation",
+    "access.border_closed": "sealed border",
+    "access.self_reliance": "self-reliance line",
 }
 """Short names of the common knobs, as a title says them; `relations.<donor>` is named by the donor."""
 
@@ -96,14 +98,14 @@ def _number(value: object) -> float | None:
 
 def setting(key: str, value: object) -> str:
     """One setting in words: "severity 20x", "inter-Korean tension 0.3", "relations with Beijing 0.8",
-    "horizon 90 days", "dprk.decision_noise 0.2", "events preset exercise"."""
+    "horizon 90 days", "self-reliance line off", "dprk.decision_noise 0.2", "events preset exercise"."""
     name = NAMES.get(key) or (f"relations with {donor_label(key.split('.', 1)[1], short=True)}" if key.startswith("relations.") else key)
     if isinstance(value, (list, tuple, dict)):  # a whole list (e.g. the events) compared with the preset's
         return f"{name} changed"
     if "." not in key and key in _groups():
         return f"{key} preset {value}"
     number = _number(value)
-    text = str(value).lower() if isinstance(value, bool) else f"{number:g}" if number is not None else str(value)
+    text = ("on" if value else "off") if isinstance(value, bool) else f"{number:g}" if number is not None else str(value)
     if key == "flood.severity" and number is not None:
         return f"{name} {text}x"
     return f"{name} {text} days" if is_day_knob(key) and number is not None else f"{name} {text}"

@@ -147,6 +147,7 @@ def episodes_markdown(episodes: Sequence[Episode]) -> str:
                 "tension (N-S / US)": f"{c.tension.inter_korean:g} / {c.tension.us_dprk:g}" if c else "-",
                 "resident bodies": (", ".join(donor_label(k) for k, v in c.presence.items() if v) or "none") if c else "-",
                 "border": ("closed" if c.border_closed else "open") if c else "-",
+                "self-reliance line": ("declared" if c.self_reliance else "-") if c else "-",
                 "Seoul": c.governments.seoul_stance if c else "-",
                 "answers": answers,
                 "sources": n_sources,
