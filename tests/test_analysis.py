@@ -195,7 +195,18 @@ def test_sensitivity_command_writes_tables_figures_and_a_rerunnable_manifest(tmp
 
 @pytest.mark.slow
 def test_discover_and_whatif_commands(tmp_path):
-    r = _analyze(tmp_path, "discover", "target=any accepted", "replicates=20", "discover.samples=48", "progress=false", f"out={tmp_path}")
+    # open_2024: under 2024's declared self-reliance line no point would be a case
+    r = _analyze(
+        tmp_path,
+        "discover",
+        "study=open_2024",
+        "target=any accepted",
+        "discover.threshold=0.9",
+        "replicates=20",
+        "discover.samples=48",
+        "progress=false",
+        f"out={tmp_path}",
+    )
     assert r.returncode == 0, r.stderr
     out = tmp_path / "discover" / "any_accepted"
     box = pd.read_csv(out / "box.csv")
@@ -208,7 +219,9 @@ def test_discover_and_whatif_commands(tmp_path):
     r = _analyze(
         tmp_path,
         "discover",
+        "study=open_2024",
         "target=any accepted",
+        "discover.threshold=0.9",
         "replicates=20",
         "discover.samples=48",
         "progress=false",
@@ -217,7 +230,7 @@ def test_discover_and_whatif_commands(tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert "](box_any_tradeoff.png)" in (tmp_path / "docs" / "box_any.md").read_text() and (tmp_path / "docs" / "box_any_tradeoff.png").is_file()
-    r = _analyze(tmp_path, "whatif", "replicates=50", f"out={tmp_path}", f"whatif.report={tmp_path / 'docs' / 'whatif.md'}")
+    r = _analyze(tmp_path, "whatif", "study=amnok_2024", "replicates=50", f"out={tmp_path}", f"whatif.report={tmp_path / 'docs' / 'whatif.md'}")
     assert r.returncode == 0, r.stderr
     table = pd.read_csv(tmp_path / "whatif" / "whatif.csv")
     study = studies.load_study("amnok_2024")
@@ -234,15 +247,15 @@ def test_discover_and_whatif_commands(tmp_path):
 @pytest.mark.slow
 def test_discover_reuses_a_sweep_of_the_same_name(tmp_path):
     grid = "sweep.grid={flood.severity:[0.5,1,3,10,30,60],tension.inter_korean:[0.1,0.5,0.9]}"
-    sweep = subprocess.run(
-        [str(BIN / "aidsim-sweep"), "sweep.study=toy", grid, "replicates=40", "sweep.plots=false", "sweep.workers=1"],
+    sweep = subprocess.run(  # without 2024's self-reliance line, under which nothing here would be a case
+        [str(BIN / "aidsim-sweep"), "sweep.study=toy", grid, "access.self_reliance=false", "replicates=40", "sweep.plots=false", "sweep.workers=1"],
         capture_output=True,
         text=True,
         timeout=600,
         cwd=tmp_path,
     )
     assert sweep.returncode == 0, sweep.stderr
-    r = _analyze(tmp_path, "discover", "study=toy", "target=any accepted")
+    r = _analyze(tmp_path, "discover", "study=toy", "target=any accepted", "discover.threshold=0.9")
     assert r.returncode == 0, r.stderr
     out = tmp_path / "results" / "sweeps" / "toy" / "analysis" / "discover" / "any_accepted"
     points = pd.read_csv(out / "points.csv")
