@@ -196,17 +196,8 @@ def test_sensitivity_command_writes_tables_figures_and_a_rerunnable_manifest(tmp
 @pytest.mark.slow
 def test_discover_and_whatif_commands(tmp_path):
     # open_2024: under 2024's declared self-reliance line no point would be a case
-    r = _analyze(
-        tmp_path,
-        "discover",
-        "study=open_2024",
-        "target=any accepted",
-        "discover.threshold=0.9",
-        "replicates=20",
-        "discover.samples=48",
-        "progress=false",
-        f"out={tmp_path}",
-    )
+    discover = ("discover", "study=open_2024", "target=any accepted", "discover.threshold=0.9", "replicates=20", "discover.samples=48", "progress=false")
+    r = _analyze(tmp_path, *discover, f"out={tmp_path}")
     assert r.returncode == 0, r.stderr
     out = tmp_path / "discover" / "any_accepted"
     box = pd.read_csv(out / "box.csv")
@@ -216,18 +207,7 @@ def test_discover_and_whatif_commands(tmp_path):
     assert sev["restricted"] and sev["low"] > sev["full_low"]
     assert (out / "tradeoff.png").is_file() and "coverage" in (out / "box.md").read_text()
     # a report published beside the docs: the figure is copied under the report's name
-    r = _analyze(
-        tmp_path,
-        "discover",
-        "study=open_2024",
-        "target=any accepted",
-        "discover.threshold=0.9",
-        "replicates=20",
-        "discover.samples=48",
-        "progress=false",
-        f"out={tmp_path / 'p'}",
-        "discover.report=docs/box_any.md",
-    )
+    r = _analyze(tmp_path, *discover, f"out={tmp_path / 'p'}", "discover.report=docs/box_any.md")
     assert r.returncode == 0, r.stderr
     assert "](box_any_tradeoff.png)" in (tmp_path / "docs" / "box_any.md").read_text() and (tmp_path / "docs" / "box_any_tradeoff.png").is_file()
     r = _analyze(tmp_path, "whatif", "study=amnok_2024", "replicates=50", f"out={tmp_path}", f"whatif.report={tmp_path / 'docs' / 'whatif.md'}")
