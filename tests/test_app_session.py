@@ -107,7 +107,7 @@ def test_a_seated_donor_waits_for_the_student():
 
 def test_a_counter_request_waits_for_the_students_reply():
     # Without 2024's self-reliance line, under which no offer from Seoul could be tipped by a counter-request.
-    room = S.Classroom(preset="own_strength_dropped", seat="south_korea", knobs={"tension.inter_korean": 0.3, "flood.severity": 20})
+    room = S.Classroom(preset="own_strength_dropped", seat="south_korea", knobs={"tension.inter_korean": 0.3, "flood.severity": 100})
     room.step(S.Offer("red_cross", 0.3, 0.3, 0.5), decided=True)
     while not room.awaiting_reply and room.day < 10:
         room.step()

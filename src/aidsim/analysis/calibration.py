@@ -67,6 +67,7 @@ PER_EPISODE = (
     "access.border_closed",
     "access.self_reliance",
     "actors.south_korea.meets_counter_request",
+    "actors.south_korea.haggles_counter_request",
     "actors.south_korea.offer.politics",
 )
 """What an episode's context sets: the keys that become per-world arrays when episodes share a batch."""

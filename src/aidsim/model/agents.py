@@ -207,7 +207,7 @@ class Dprk(mesa.Agent["AidModel"]):
                 donor.request_day[take_up] = day
                 donor.requested[take_up] = True
             if donor.n_waiting:
-                ask = (donor.status == NOT_OFFERED) & ~donor.requested & ladder.may_request(yes, donor.hostility, rules)
+                ask = (donor.status == NOT_OFFERED) & ~donor.requested & ladder.may_request(yes, donor.hostility, donor.profile.rung, rules)
                 donor.request_day[ask] = day
                 donor.requested |= ask
         self.relieve(day)

@@ -84,6 +84,7 @@ class Ladder(Strict):
     silence_hostility: float = Field(ge=0, le=1)
     explicit_rejection_prob: float = Field(ge=0, le=1)
     request_max_hostility: float = Field(ge=0, le=1)
+    request_max_rung: int = Field(ge=0, le=3)
     presence_discount: float = Field(ge=0, le=20)
     closure_cost: float = Field(ge=0, le=20)
     counter_request_gain: float = Field(ge=0, le=20)
