@@ -246,7 +246,8 @@ def _donor(overrides: list[str], donor: str):
 
 @pytest.mark.parametrize(("meets", "answer"), [(1.0, Response.ACCEPTED), (0.0, Response.IGNORED)])
 def test_a_counter_request_ends_accepted_when_met_and_lapses_when_refused(meets, answer):
-    overrides = ["tension.inter_korean=0.3", "dprk.counter_request_gain=20", f"actors.south_korea.meets_counter_request={meets}", "actors.south_korea.haggles_counter_request=0"]
+    reply = [f"actors.south_korea.meets_counter_request={meets}", "actors.south_korea.haggles_counter_request=0"]
+    overrides = ["tension.inter_korean=0.3", "dprk.counter_request_gain=20", *reply]
     seoul = _donor(overrides, "south_korea")
     countered = seoul.countered
     assert countered.mean() >= 0.8  # Seoul's offer, not taken as it stands, is countered
