@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from aidsim.model.config import compose, presets
 from aidsim.model.params import DONORS
 from aidsim.report import figures, labels, markdown, style
+from aidsim.report.timeline import timeline_data, timeline_figure
 from aidsim.runs import study
 from aidsim.runs.designs import log_spaced
 
@@ -50,7 +51,7 @@ def test_the_timeline_title_is_the_runs_title(run_scenario):
     model, _, _ = run_scenario("replicates=20")
     titled = model.params.scenario.model_copy(update={"title": labels.run_title("Amnok river floods, July 2024", "amnok_2024", ["flood.severity=20"])})
     model.params = model.params.model_copy(update={"scenario": titled})
-    assert figures.timeline_figure(model).get_suptitle().startswith(f"{TITLE_2024}; severity 20x\n20 worlds")
+    assert timeline_figure(timeline_data(model)).get_suptitle().startswith(f"{TITLE_2024}; severity 20x\n20 worlds")
 
 
 def test_run_title_words_each_setting_and_drops_what_steers_the_tools():
@@ -172,7 +173,7 @@ def _overlaps_an_axes(fig: Figure) -> list[str]:
 
 def test_legends_lie_outside_the_axes_data_area(run_scenario, tmp_path):
     model, _, _ = run_scenario("replicates=20")
-    assert _overlaps_an_axes(figures.timeline_figure(model)) == []
+    assert _overlaps_an_axes(timeline_figure(timeline_data(model))) == []
     s = small_study(tmp_path, "{tension.inter_korean:[0.5,0.9],flood.severity:[1.0,10.0,100.0]}")
     grid = figures._Grid(s, "tension.inter_korean", "flood.severity")
     for fig in (figures.knob_lines(s, "flood.severity"), figures.most_likely_response_maps(grid), figures.outcome_maps(grid)):

@@ -1,5 +1,6 @@
 """Start-up shortcuts (aidsim.cli.startup) change nothing a user sees: a plain run composed once writes
-what `hydra.main` writes, and the garbage collector is back on afterwards."""
+what `hydra.main` writes, the garbage collector is back on afterwards, and a figure drawn in the
+figure process is the one drawn in the run's own process."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import pytest
 import yaml
 
 from aidsim.cli import run as cli_run
-from aidsim.cli.startup import _plain_run, resume_gc, startup_gc
-from aidsim.model.config import conf_dir
+from aidsim.cli.startup import FigureProcess, _plain_run, resume_gc, startup_gc
+from aidsim.model.config import compose, conf_dir
+from aidsim.model.model import AidModel
 
 BIN = Path(sys.executable).parent
 
@@ -94,3 +96,53 @@ def test_the_collector_is_on_after_a_refused_run(tmp_path, monkeypatch):
         cli_run.main()
     assert exc.value.code == 2
     assert gc.isenabled()
+
+
+def _write_marker(path: Path, text: str) -> None:
+    path.write_text(text)
+
+
+def _fail(path: Path) -> None:
+    raise OSError(f"{path}: no space left on device")
+
+
+# Numpy's BLAS threads, left running by earlier tests, make Python warn at any fork; they are not
+# Python threads and OpenBLAS re-initialises itself in a forked child.
+forking = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+
+
+@forking
+def test_the_figure_process_draws_what_it_is_handed(tmp_path):
+    figure = FigureProcess(lambda: None, _write_marker)
+    figure.draw(tmp_path / "out.txt", "drawn")
+    figure.wait()
+    assert (tmp_path / "out.txt").read_text() == "drawn"
+
+
+@forking
+def test_the_figure_process_reports_its_error_in_one_line(tmp_path):
+    figure = FigureProcess(lambda: None, _fail)
+    figure.draw(tmp_path / "timeline.png")
+    with pytest.raises(RuntimeError, match=r"^OSError: .*timeline.png: no space left on device$"):
+        figure.wait()
+
+
+@forking
+def test_a_cancelled_figure_process_is_gone():
+    figure = FigureProcess(lambda: None, _write_marker)
+    figure.cancel()
+    assert not figure._process.is_alive()
+
+
+@forking
+def test_the_timeline_drawn_in_the_figure_process_is_the_one_drawn_here(tmp_path):
+    cfg = compose(["replicates=50"])
+    params = cli_run.checked_params(cfg)
+    model = AidModel(params).run()
+    here, there = tmp_path / "here", tmp_path / "there"
+    here.mkdir(), there.mkdir()
+    figure = cli_run.timeline_process(cfg)
+    assert figure is not None, "no other Python thread runs here, so the run forks its figure process"
+    cli_run.write_run(here, params, model, cfg, 0.0)
+    cli_run.write_run(there, params, model, cfg, 0.0, figure)
+    assert (here / "timeline.png").read_bytes() == (there / "timeline.png").read_bytes()

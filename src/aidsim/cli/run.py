@@ -5,7 +5,8 @@ Start-up is kept short (experiments/benchmark_startup.py measures it):
 - `--help` is answered from the config files before Hydra is imported (`guard.quick_help`);
 - the config is validated (pydantic only) before Mesa, pandas and matplotlib are imported, so a bad
   key is reported before any heavy import;
-- matplotlib is imported only to draw the timeline, after the model has run;
+- the timeline is drawn in a second process (`cli.startup.FigureProcess`) that imports matplotlib
+  while this one loads Mesa and runs the model, and draws while this one writes the tables;
 - a plain run composes the config once, not twice, and Hydra, the config and Mesa load with the
   garbage collector paused (`cli.startup`).
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aidsim.cli.guard import guarded, quick_help
-from aidsim.cli.startup import hydra_app, resume_gc, startup_gc
+from aidsim.cli.startup import FigureProcess, hydra_app, resume_gc, startup_gc
 from aidsim.model.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -57,13 +58,19 @@ def checked_params(cfg: DictConfig) -> Params:
     return params
 
 
-def write_run(out: Path, params: Params, model: AidModel, cfg: DictConfig, seconds: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Write a scenario run's results folder; return the (summary, runs) tables."""
+def write_run(
+    out: Path, params: Params, model: AidModel, cfg: DictConfig, seconds: float, figure: FigureProcess | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Write a scenario run's results folder; return the (summary, runs) tables. With
+    `output.figures`, `timeline.png` is drawn by `figure` if given (started by `timeline_process`),
+    else here."""
     from omegaconf import OmegaConf
 
-    from aidsim.report import narrative
+    from aidsim.report import narrative, timeline
     from aidsim.runs import store, tables
 
+    if figure is not None:
+        figure.draw(timeline.timeline_data(model), out / "timeline.png")
     resp, runs = tables.responses(model), tables.runs(model)
     summary = tables.summary(resp)
     store.write_parquet(out / "responses.parquet", resp)
@@ -72,15 +79,24 @@ def write_run(out: Path, params: Params, model: AidModel, cfg: DictConfig, secon
     store.write_text(out / "dispatch.md", narrative.dispatch_markdown(model, cfg.output.dispatch_replicate))
     store.write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     store.write_json(out / "provenance.json", store.provenance(params.seed, replicates=model.worlds, seconds=round(seconds, 3)))
-    if cfg.output.figures:
-        draw_timeline(model, out / "timeline.png")
+    if figure is not None:
+        figure.wait()
+    elif cfg.output.figures:
+        timeline.save_timeline(timeline.timeline_data(model), out / "timeline.png")
     return summary, runs
 
 
-def draw_timeline(model: AidModel, path: Path) -> None:
-    from aidsim.report import figures
+def timeline_process(cfg: DictConfig) -> FigureProcess | None:
+    """The process that will draw `timeline.png`, started now; None without `output.figures`, or
+    when another Python thread is running (forking then could copy a lock it holds), and the
+    timeline is drawn in this process instead."""
+    import threading
 
-    figures.save(figures.timeline_figure(model), path)
+    if not cfg.output.figures or threading.active_count() > 1:
+        return None
+    from aidsim.report import timeline
+
+    return FigureProcess(timeline.warm_up, timeline.save_timeline)
 
 
 def format_summary(summary: pd.DataFrame, runs: pd.DataFrame) -> str:
@@ -160,9 +176,11 @@ def _import_model() -> None:
 def _run(cfg: DictConfig) -> None:
     out = output_dir()
     existed = {p.name for p in out.iterdir() if p.name != ".hydra" and p.suffix != ".log"} if out.is_dir() else set()
+    figure: FigureProcess | None = None
     try:
         _refuse_reuse(out, cfg)
         params = _titled(checked_params(cfg))
+        figure = timeline_process(cfg)  # forked before `_import_model` starts a thread
         _import_model()
         resume_gc()
         from aidsim.model.model import AidModel
@@ -170,8 +188,10 @@ def _run(cfg: DictConfig) -> None:
         start = time.perf_counter()
         model = AidModel(params).run()
         seconds = time.perf_counter() - start
-        summary, runs = write_run(out, params, model, cfg, seconds)
+        summary, runs = write_run(out, params, model, cfg, seconds, figure)
     except BaseException:
+        if figure is not None:
+            figure.cancel()
         _clean_failed(out, existed)
         raise
     print(f"{params.scenario.title or params.scenario.name}: {model.worlds} worlds x {params.horizon_days} days, seed {params.seed} ({seconds:.2f} s)")

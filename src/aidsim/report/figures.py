@@ -1,4 +1,4 @@
-"""Figures: a scenario run's timeline, and a sweep study's maps and lines (`aidsim-plot <folder>`).
+"""Figures of a sweep study: maps and lines (`aidsim-plot <folder>`); a run's timeline is `report.timeline`.
 
 Colour-blind-safe throughout (Okabe-Ito for categories, cividis/viridis for shares; colours and
 donor names from `report.style`), labelled axes with units, the number of worlds per cell in each
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,22 +18,17 @@ from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 from omegaconf import DictConfig, OmegaConf
 
-from aidsim.model.ladder import NO_DAY
 from aidsim.model.params import DONORS
 from aidsim.report.labels import is_day_knob, knob_label, preset_changes, run_title
 from aidsim.report.style import (
     ANY_DONOR_COLOUR,
     BLACK,
-    BLUE,
     DARK_GREY,
     DONOR_COLOURS,
     LOG_SCALE,
     NONE_COLOUR,
-    PURPLE,
     RESPONSE_COLOURS,
     RESPONSE_LABELS,
-    SKY,
-    VERMILLION,
     day_limits,
     donor_label,
     log_axis,
@@ -46,46 +41,7 @@ from aidsim.report.style import (
 from aidsim.report.style import OKABE_ITO as OKABE_ITO  # re-exported for older imports
 from aidsim.runs.tables import RESPONSES
 
-if TYPE_CHECKING:
-    from aidsim.model.model import AidModel
-
-__all__ = ["FORMATS", "OKABE_ITO", "StudySummary", "knob_label", "knob_lines", "save", "study_figures", "timeline_figure", "wilson"]
-
-
-def timeline_figure(model: AidModel) -> Figure:
-    """Need over time, offers and acceptances per donor over time, and tension: all worlds."""
-    if model.history is None:
-        raise ValueError("timeline needs a model run with record=True")
-    days = np.arange(model.day + 1)
-    unmet = model.history.array("unmet")
-    fig = Figure(figsize=(10.5, 10), layout="constrained")
-    axes = fig.subplots(3, 1, sharex=True)
-    ax = axes[0]
-    q = np.quantile(unmet, [0.1, 0.5, 0.9], axis=1)
-    ax.fill_between(days, q[0], q[2], color=SKY, alpha=0.3, label="10-90% of worlds")
-    ax.plot(days, q[1], color=BLUE, label="median")
-    ax.set_ylabel("unmet need\n(x July 2024 damage)")
-    title = textwrap.fill(model.params.scenario.title or model.params.scenario.name, 100)  # the run's full title can be long
-    fig.suptitle(f"{title}\n{model.worlds} worlds, seed {model.params.seed}", fontsize=11)
-    outside_legend(ax, fontsize=8)
-    ax = axes[1]
-    for donor in model.donors:
-        c = DONOR_COLOURS[donor.donor_id]
-        offered = [(np.count_nonzero((donor.offer_day != NO_DAY) & (donor.offer_day <= t))) / model.worlds for t in days]
-        accepted = [(np.count_nonzero((donor.accept_day != NO_DAY) & (donor.accept_day <= t))) / model.worlds for t in days]
-        ax.plot(days, offered, color=c, ls="--", lw=1)
-        ax.plot(days, accepted, color=c, lw=2, label=donor_label(donor.donor_id, short=True))
-    ax.set_ylabel("share of worlds\n(dashed: offered, solid: accepted)")
-    ax.set_ylim(-0.02, 1.02)
-    outside_legend(ax, fontsize=8)
-    ax = axes[2]
-    for key, colour in (("inter_korean", VERMILLION), ("us_dprk", PURPLE)):
-        ax.step(days, [t[key] for t in model.history.tension], where="post", color=colour, label=f"tension: {key.replace('_', '-')}")
-    ax.set_ylabel("tension (0-1)")
-    ax.set_xlabel("days since the flood")
-    ax.set_ylim(-0.02, 1.02)
-    outside_legend(ax, fontsize=8)
-    return fig
+__all__ = ["FORMATS", "OKABE_ITO", "StudySummary", "knob_label", "knob_lines", "save", "study_figures", "wilson"]
 
 
 # ---------------------------------------------------------------------------------------------

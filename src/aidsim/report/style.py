@@ -118,12 +118,16 @@ def donor_label(donor_id: str, short: bool = False) -> str:
     return str(profile.get("short") or re.sub(r"\s*\(.*\)\s*$", "", label) or label)
 
 
-def save(fig: Figure, path: Path | str, dpi: int = DPI) -> Path:
-    """Write a figure atomically (temp file + rename), in the format its suffix names."""
+def save(fig: Figure, path: Path | str, dpi: int = DPI, tight: bool = True) -> Path:
+    """Write a figure atomically (temp file + rename), in the format its suffix names.
+
+    `tight` crops to what was drawn, which takes a second full drawing; a figure whose layout engine
+    already fits everything inside its canvas can pass False and be drawn once."""
     from aidsim.runs.store import atomic_write
 
     path = Path(path)
-    return atomic_write(path, lambda p: fig.savefig(p, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".")))
+    crop = "tight" if tight else None
+    return atomic_write(path, lambda p: fig.savefig(p, dpi=dpi, bbox_inches=crop, format=path.suffix.lstrip(".")))
 
 
 class DonorNames(Mapping[str, str]):
