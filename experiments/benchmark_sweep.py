@@ -48,9 +48,14 @@ from aidsim.runs.cells import cell_params, model_dict, stack_knobs
 OUT = Path("results/benchmark")
 
 
+@functools.cache
+def _base():
+    """The study's config: every side of the benchmark runs the same model settings."""
+    return compose(["experiment=tension_x_severity"], config_name="sweep")
+
+
 def grid() -> list[dict]:
-    cfg = compose(["experiment=tension_x_severity"], config_name="sweep")
-    return designs.grid_cells(dict(cfg.sweep.grid))
+    return designs.grid_cells(dict(_base().sweep.grid))
 
 
 def peak_rss_mb() -> float:
@@ -80,20 +85,14 @@ def run_aidsim(replicates: int, workers: int | None) -> tuple[int, float]:
 
 def arithmetic_limit(cores: int, worlds: int = 100_000) -> float:
     """Runs/s of the model's array arithmetic alone on one big batch of the grid, times cores."""
-    cfg = compose(["experiment=tension_x_severity"], config_name="sweep")
     grid_cells = grid()
-    design = batch.prepare(model_dict(cfg), grid_cells)
+    design = batch.prepare(model_dict(_base()), grid_cells)
     per = max(1, worlds // len(grid_cells))
     stacked = stack_knobs(design.params[0], design.knobs, per)
     ids = np.tile(np.arange(per), len(grid_cells))
     start = time.process_time()
     AidModel(stacked, replicates=ids, record=False).run()
     return cores * len(ids) / (time.process_time() - start)
-
-
-@functools.cache
-def _base():
-    return compose([])
 
 
 @functools.cache
@@ -191,7 +190,8 @@ class ScalarDonor(mesa.Agent):
         body = channel.via or self.donor_id
         d = p.dprk
         log_thr = math.log(d.rung_thresholds[rung - 1]) + d.hostility_weight * self.hostility - d.relation_weight * self.relation
-        closure = d.closure_cost if m.border_closed and not prof.ally else 0.0  # allies' goods still came in
+        sealed = m.self_reliance or (m.border_closed and not prof.ally)  # allies' goods still came in through a sealed border
+        closure = d.closure_cost if sealed else 0.0
         access = closure - (d.presence_discount if p.access.resident.get(body, False) else 0.0)
         self.cost = log_thr + d.monitoring_weight * conditions + access
 
@@ -265,8 +265,8 @@ class ScalarDprk(mesa.Agent):
             elif donor.status == DEFERRED and yes:
                 donor.answer(ACCEPTED)
                 donor.requested = True
-            elif donor.status == NOT_OFFERED and not donor.requested and yes and donor.hostility < d.request_max_hostility:
-                donor.requested = True
+            elif donor.status == NOT_OFFERED and not donor.requested and yes:
+                donor.requested = donor.hostility < d.request_max_hostility and donor.profile.rung <= d.request_max_rung
         arriving = sum(donor.today for donor in m.donor_agents)
         if arriving > 0:
             foreign = min(arriving, self.unmet)
@@ -293,6 +293,7 @@ class ScalarAidModel(mesa.Model):
         self.tension = dict(self.params.tension)
         self.relations = dict(self.params.relations)
         self.border_closed = self.params.access.border_closed
+        self.self_reliance = self.params.access.self_reliance
         self.events: dict[int, list[Any]] = {}
         for e in self.params.events:
             self.events.setdefault(e.day, []).append(e)
@@ -311,6 +312,8 @@ class ScalarAidModel(mesa.Model):
                 self.relations[k] = min(max(self.relations[k] + v, 0.0), 1.0)
             if event.border_closed is not None:
                 self.border_closed = event.border_closed
+            if event.self_reliance is not None:
+                self.self_reliance = event.self_reliance
             for donor in self.donor_agents:
                 donor.refresh()
         for donor in self.donor_agents:
