@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import logging
+import threading
 import time
 from functools import partial
 from typing import cast
@@ -36,6 +37,30 @@ logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at I
 assets.refuse_cdn_fetches()  # this module is what the server runs: from here on it fetches nothing
 
 PLAY_SECONDS = 0.6  # pause between days while playing: time to read the feed aloud
+TURN_SECONDS = 0.02  # Play's least pause between days (the "fastest" speed): the tab's own clicks (Pause) get their turn
+
+
+class DayShown:
+    """Play's handshake with the page: a day is handed to the page only once it has shown the last.
+
+    Without it, when rendering a day takes longer than Play's interval (thirty tabs on one server),
+    the render loop that handles the tab's Play click keeps finding a new day to draw and never
+    returns, so the tab's Pause is read only after Play has reached the last day. With it, Play
+    keeps its pace and the page shows the latest day each time it is free (skipping days under load)."""
+
+    def __init__(self) -> None:
+        self._shown = threading.Event()
+        self._shown.set()
+
+    def take(self) -> bool:
+        """Whether the page has shown the last day it was handed; if so, the next one is expected."""
+        if not self._shown.is_set():
+            return False
+        self._shown.clear()
+        return True
+
+    def shown(self) -> None:
+        self._shown.set()
 
 
 @solara.component
@@ -224,6 +249,7 @@ def ClassroomPage():
     every = solara.use_reactive("every day")  # a day's redraw sends only the changed figure specs
     error = solara.use_reactive("")
     touched = solara.use_reactive(0)  # settings moved (sliders): many worlds recompute, this world waits for Reset
+    day_shown = solara.use_memo(DayShown, [])
 
     def bump(force_draw: bool = True):
         version, drawn = clock.value
@@ -250,12 +276,14 @@ def ClassroomPage():
             tick = start
             while playing.value and room.step():
                 days += 1
-                bump(force_draw=False)
+                if day_shown.take():
+                    bump(force_draw=False)
                 # A day every `interval` seconds, the day's work included: Play keeps its set speed
-                # while a day costs less than that (and simply goes as fast as it can otherwise).
+                # while a day costs less than that (and goes as fast as it can otherwise), and
+                # leaves the tab's clicks a turn between days.
                 interval = SPEEDS.get(speed.value, PLAY_SECONDS)
                 tick = max(tick + interval, time.monotonic())
-                time.sleep(max(0.0, tick - time.monotonic()))
+                time.sleep(max(TURN_SECONDS, tick - time.monotonic()))
         except Exception as exc:  # noqa: BLE001
             error.set(one_line(exc))
         if days:  # the server's own record of Play's pace (experiments/benchmark_classroom.py reads it)
@@ -265,6 +293,7 @@ def ClassroomPage():
 
     solara.use_thread(play_loop, dependencies=[playing.value], intrusive_cancel=False)
     version, drawn = clock.value
+    solara.use_effect(day_shown.shown, [version])  # effects run once the render is done
     settings = (room.preset, tuple(sorted(room.knobs.items())), room.seed, touched.value)
 
     solara.Style(PAGE_CSS + (LARGE_CSS if large.value else ""))
