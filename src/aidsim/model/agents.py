@@ -206,8 +206,8 @@ class Dprk(mesa.Agent["AidModel"]):
                 donor.answer(take_up, ACCEPTED)
                 donor.request_day[take_up] = day
                 donor.requested[take_up] = True
-            if donor.n_waiting:
-                ask = (donor.status == NOT_OFFERED) & ~donor.requested & ladder.may_request(yes, donor.hostility, donor.profile.rung, rules)
+            if donor.n_waiting and ladder.asks_rung(donor.profile.rung, rules):
+                ask = (donor.status == NOT_OFFERED) & ~donor.requested & ladder.may_request(yes, donor.hostility, rules)
                 donor.request_day[ask] = day
                 donor.requested |= ask
         self.relieve(day)

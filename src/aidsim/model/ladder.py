@@ -170,14 +170,19 @@ def after_counter_request(met: np.ndarray, haggled: np.ndarray, score: np.ndarra
     return np.where(met, ACCEPTED, np.where(haggled, np.where(part, ACCEPTED, REJECTED), IGNORED)).astype(np.int8)
 
 
-def may_request(would_accept: np.ndarray, h: Num, rung: int, ladder: Ladder) -> np.ndarray:
-    """Whether the DPRK asks a donor for help unoffered: it would accept, the donor is not so
-    hostile that asking is unthinkable, and it stands on a rung the state asks at all (2007: it
-    asked the WFP; 2016: UN agencies, NGOs, China; 2019: Russia). In no recorded episode did it ask
-    Seoul or Washington before they offered (2016: the North did not ask Seoul; 2006's request to
-    Seoul answered Seoul's own offer, a counter-request), so by default only allies and
-    international bodies are asked (`request_max_rung`)."""
-    return would_accept & (h < ladder.request_max_hostility) & (rung <= ladder.request_max_rung)
+def may_request(would_accept: np.ndarray, h: Num, ladder: Ladder) -> np.ndarray:
+    """Whether the DPRK asks a donor for help unoffered: it would accept, and the donor is not so
+    hostile that asking is unthinkable (2007: it asked the WFP; 2016: UN agencies, NGOs, China;
+    2019: Russia). Only for donors on a rung it asks at all (`asks_rung`)."""
+    return would_accept & (h < ladder.request_max_hostility)
+
+
+def asks_rung(rung: int, ladder: Ladder) -> bool:
+    """Whether the DPRK ever asks donors on this rung before they offer. In no recorded episode did
+    it ask Seoul or Washington first (2016: the North did not ask Seoul; 2006's request to Seoul
+    answered Seoul's own offer, a counter-request), so by default it asks only allies and
+    international bodies (`request_max_rung`)."""
+    return rung <= ladder.request_max_rung
 
 
 def open_rung(p: np.ndarray, ladder: Ladder) -> np.ndarray:
