@@ -114,7 +114,8 @@ def _uninterrupted(tmp_path: Path, *overrides: str) -> Path:
 @pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["ctrl-c", "sigterm", "kill-9"])
 def test_interrupted_sweep_resumes_to_the_same_data(tmp_path, how):
-    overrides = ("experiment=tension_x_severity", "replicates=200", "sweep.chunk_worlds=1000", "sweep.workers=2")
+    # small chunks: the sweep must still be running when the signal arrives, however busy the machine
+    overrides = ("experiment=tension_x_severity", "replicates=200", "sweep.chunk_worlds=200", "sweep.workers=2")
     proc = subprocess.Popen(
         [str(BIN / "aidsim-sweep"), *overrides, "sweep.dir=cut", "sweep.plots=false"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
