@@ -210,7 +210,7 @@ def test_grid_lists_every_combination_first_knob_outermost():
 
 @pytest.mark.parametrize("method, n", [("lhs", 50), ("sobol", 64)])
 def test_sampled_designs_cover_their_ranges(method, n):
-    cells = designs.sample_cells(method, n, {"t.a": [0.0, 1.0], "f.s": [0.3, 100.0], "d.m": [1, 10]}, seed=4, log=["f.s"], integer=["d.m"])
+    cells = designs.sample(method, n, {"t.a": [0.0, 1.0], "f.s": [0.3, 100.0], "d.m": [1, 10]}, seed=4, log=["f.s"], integer=["d.m"]).cells()
     a = np.array([c["t.a"] for c in cells])
     s = np.array([c["f.s"] for c in cells])
     assert len(cells) == n and a.min() >= 0 and a.max() <= 1 and s.min() >= 0.3 and s.max() <= 100
@@ -218,7 +218,7 @@ def test_sampled_designs_cover_their_ranges(method, n):
     assert np.bincount((a * 10).astype(int), minlength=10).min() >= n // 10 - 2
     assert np.bincount((np.log(s / 0.3) / np.log(100 / 0.3) * 10).astype(int), minlength=10).min() >= n // 10 - 2
     assert all(isinstance(c["d.m"], int) for c in cells)
-    assert designs.sample_cells(method, n, {"t.a": [0.0, 1.0]}, seed=4) == designs.sample_cells(method, n, {"t.a": [0.0, 1.0]}, seed=4)
+    assert designs.sample(method, n, {"t.a": [0.0, 1.0]}, seed=4).cells() == designs.sample(method, n, {"t.a": [0.0, 1.0]}, seed=4).cells()
 
 
 def test_sampled_study_runs_integer_knobs_validly(tmp_path):

@@ -129,7 +129,7 @@ def test_design_is_read_lazily_and_again():
     spec = {"grid": {"seed": [1, 2, 3]}, "sample": {"method": "sobol", "n": 8, "ranges": {"flood.severity": [1, 50]}, "log": ["flood.severity"]}}
     design = designs.study_design(spec)
     assert len(design) == 24 and list(design) == list(design) == designs.study_cells(spec)
-    assert list(design)[:8] == [{"seed": 1, **c} for c in designs.sample_cells("sobol", 8, {"flood.severity": [1, 50]}, log=["flood.severity"])]
+    assert list(design)[:8] == [{"seed": 1, **c} for c in designs.sample("sobol", 8, {"flood.severity": [1, 50]}, log=["flood.severity"]).cells()]
 
 
 def test_set_up_memory_per_cell_is_small(base):

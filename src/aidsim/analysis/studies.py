@@ -233,7 +233,7 @@ def latin_hypercube(ranges: dict[str, Any], n: int, seed: int) -> pd.DataFrame:
     """`n` Latin hypercube points over the ranges (log-scaled ranges spread evenly in log space)."""
     bounds = {name: [r.low, r.high] for name, r in ranges.items()}
     log = [name for name, r in ranges.items() if r.scale == "log"]
-    return pd.DataFrame(designs.sample_cells("lhs", n, bounds, seed, log=log), columns=list(ranges))
+    return pd.DataFrame(designs.sample("lhs", n, bounds, seed, log=log).cells(), columns=list(ranges))
 
 
 # --- the command's own settings (conf/analysis/analyze.yaml) ---------------------------------------

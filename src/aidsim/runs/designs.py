@@ -38,7 +38,7 @@ def grid_cells(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     return list(Design(_checked_grid(grid)))
 
 
-def _sample(
+def sample(
     method: str,
     n: int,
     ranges: Mapping[str, Sequence[float]],
@@ -46,7 +46,10 @@ def _sample(
     log: Collection[str] = (),
     integer: Collection[str] = (),
 ) -> Sample:
-    """The points of `sample_cells` as one array (checked: a bad setting is a one-line ConfigError)."""
+    """`n` points of a Latin hypercube ("lhs") or a scrambled Sobol sequence ("sobol", n a power
+    of 2) over `ranges` {knob: [low, high]}; knobs in `log` are spread evenly in log space, knobs in
+    `integer` are rounded (e.g. day counts). Kept as one array; `Sample.cells()` makes the cells.
+    A bad setting is a one-line ConfigError."""
     from scipy.stats import qmc
 
     if method not in METHODS:
@@ -73,21 +76,6 @@ def _sample(
     return Sample(tuple(ranges), qmc.scale(engine.random(n), lows, highs), frozenset(log), frozenset(integer))
 
 
-def sample_cells(
-    method: str,
-    n: int,
-    ranges: Mapping[str, Sequence[float]],
-    seed: int = 0,
-    log: Collection[str] = (),
-    integer: Collection[str] = (),
-) -> list[dict[str, Any]]:
-    """`n` points of a Latin hypercube ("lhs") or a scrambled Sobol sequence ("sobol", n a power
-    of 2) over `ranges` {knob: [low, high]}; knobs in `log` are spread evenly in log space, knobs in
-    `integer` are rounded (e.g. day counts)."""
-    sample = _sample(method, n, ranges, seed, log, integer)
-    return [sample.cell(row) for row in sample.points]
-
-
 @dataclass(frozen=True)
 class Sample:
     """A sampled design as one array of points (8 bytes per knob and point); cells are made from
@@ -97,6 +85,10 @@ class Sample:
     points: np.ndarray  # (points, knobs), log knobs in log space
     log: frozenset[str]
     integer: frozenset[str]
+
+    def cells(self) -> list[dict[str, Any]]:
+        """Every point's cell."""
+        return [self.cell(row) for row in self.points]
 
     def cell(self, row: np.ndarray) -> dict[str, Any]:
         """The cell of one point: log knobs back from log space, integer knobs rounded."""
@@ -133,18 +125,18 @@ def study_design(spec: Mapping[str, Any], integer: Collection[str] = ()) -> Desi
     """The cells of a study's `sweep` section: grid x sample (either may be absent; neither = one
     cell, the base config itself), checked now and made when read."""
     grid = _checked_grid(spec.get("grid") or {})
-    sample = spec.get("sample")
-    if not sample:
+    settings = spec.get("sample")
+    if not settings:
         return Design(grid)
-    extra = sorted(set(sample) - {"method", "n", "seed", "ranges", "log"})
+    extra = sorted(set(settings) - {"method", "n", "seed", "ranges", "log"})
     if extra:
         raise ConfigError(f"sweep.sample.{extra[0]}: unknown key; allowed keys here: log, method, n, ranges, seed")
-    points = _sample(
-        sample.get("method", "lhs"),
-        sample.get("n", 0),
-        sample.get("ranges") or {},
-        seed=sample.get("seed", 0),
-        log=sample.get("log") or (),
+    points = sample(
+        settings.get("method", "lhs"),
+        settings.get("n", 0),
+        settings.get("ranges") or {},
+        seed=settings.get("seed", 0),
+        log=settings.get("log") or (),
         integer=integer,
     )
     return Design(grid, points)
