@@ -391,7 +391,7 @@ def test_files_get_the_users_umask(tmp_path):
 
 ORPHAN_SCRIPT = """
 import os, sys, time
-from aidsim.runs.batch import execute
+from aidsim.runs.workers import execute
 
 def nap(i):
     with open(os.path.join(sys.argv[1], f"worker-{os.getpid()}"), "w"):
@@ -436,3 +436,25 @@ def test_pool_workers_die_with_the_command_that_started_them(tmp_path):
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(alive(pid) for pid in workers)
+
+
+def _parent(_: int) -> int:
+    import os
+
+    return os.getppid()
+
+
+def test_warm_up_starts_the_fork_server_that_the_pool_then_uses():
+    """`aidsim-sweep` calls warm_up before reading its config: the pool made later must fork its
+    workers from that server, not start another one."""
+    from multiprocessing import forkserver
+
+    from aidsim.runs import workers
+
+    if workers.default_workers() < 2:
+        pytest.skip("one core: no pool, nothing to warm up")
+    workers.warm_up()
+    server = forkserver._forkserver._forkserver_pid
+    assert server is not None
+    assert set(workers.execute(range(4), _parent, 2)) == {server}
+    assert forkserver._forkserver._forkserver_pid == server

@@ -225,7 +225,7 @@ def _fold(task: tuple[int, Sequence[Episode], Sequence[Params], FitSettings]) ->
 def loeo(episodes: Sequence[Episode], base: Sequence[Params], settings: FitSettings, workers: int) -> tuple[dict[str, float], list[dict[str, float]]]:
     """Leave-one-episode-out, in one pool: the values fitted to every episode (the in-sample fit,
     for comparison) and, in episode order, the values fitted without each one."""
-    from aidsim.runs.batch import execute
+    from aidsim.runs.workers import execute
 
     tasks = [(i, episodes, base, settings) for i in (ALL, *range(len(episodes)))]
     out: dict[int, dict[str, float]] = dict(execute(tasks, _fold, workers))

@@ -122,6 +122,9 @@ def main() -> None:
     130 and 143), keeping finished chunks."""
     if quick_help("aidsim-sweep", "sweep", SUMMARY, sys.argv[1:]):
         return
+    from aidsim.runs.workers import warm_up
+
+    warm_up()  # the workers' fork server loads the model while Hydra reads the config
     sys.argv = [_FLAGS.get(a, a) for a in sys.argv]
     previous = signal.signal(signal.SIGTERM, _terminate)
     got: list[int] = []

@@ -15,7 +15,7 @@ from aidsim.cli.run import output_dir
 from aidsim.model.config import conf_dir
 from aidsim.model.errors import ConfigError
 from aidsim.runs import store
-from aidsim.runs.batch import default_workers
+from aidsim.runs.workers import default_workers
 
 
 def episodes_folder(cfg: DictConfig) -> Path:

@@ -16,9 +16,7 @@ little per cell (cells.py).
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -33,6 +31,7 @@ from aidsim.model.params import DONORS, Params
 from aidsim.runs import tables
 from aidsim.runs.cells import Cells, Chunk, knob, model_dict, validate_cells
 from aidsim.runs.store import Store
+from aidsim.runs.workers import execute
 
 
 def simulate(chunk: Chunk) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -57,74 +56,6 @@ def run_and_store(task: tuple[str, Chunk]) -> tuple[int, int, float, dict[str, A
     runs, resp = simulate(chunk)
     record = Store(root).write_chunk(chunk.index, runs, resp)
     return chunk.index, chunk.worlds, time.perf_counter() - start, record
-
-
-def _worker_init(main_pid: int) -> None:
-    # Ctrl-C and SIGTERM go to the parent, which stops the pool: workers must not print tracebacks.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _die_with(main_pid)
-
-
-WATCH_SECONDS = 0.5
-"""How often a worker checks that the process that started the pool is still there."""
-
-
-def _die_with(main_pid: int) -> None:
-    """End this worker when the command that started the pool ends (even by kill -9), so no orphan
-    finishes its chunk or prints BrokenPipeError. A forkserver worker's parent is the fork server,
-    not the command, so the kernel's parent-death signal alone would not reach it: a daemon thread
-    watches the command's pid instead."""
-    import threading
-
-    def watch() -> None:
-        while True:
-            time.sleep(WATCH_SECONDS)
-            try:
-                os.kill(main_pid, 0)
-            except ProcessLookupError:
-                os._exit(1)
-            except PermissionError:  # the pid was reused by another user's process: ours is gone
-                os._exit(1)
-
-    threading.Thread(target=watch, name="aidsim-watch-parent", daemon=True).start()
-
-
-def default_workers() -> int:
-    """All cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-START_METHOD = "forkserver"
-"""Pool start method. `fork` from a process with threads (Arrow's and tqdm's pools) is unsafe and
-warned about on Python 3.12+; `forkserver` forks workers from a clean single-threaded server that
-has already imported the model (`set_forkserver_preload`), so they start about as fast."""
-
-
-def _context() -> multiprocessing.context.BaseContext:
-    methods = multiprocessing.get_all_start_methods()
-    if START_METHOD in methods:
-        ctx = multiprocessing.get_context(START_METHOD)
-        if START_METHOD == "forkserver":
-            ctx.set_forkserver_preload(["aidsim.runs.batch"])
-        return ctx
-    return multiprocessing.get_context("spawn")
-
-
-def execute(tasks: Sequence[Any], fn: Any, workers: int) -> Iterable[Any]:
-    """Yield fn(task) for each task (in completion order), on `workers` processes."""
-    workers = max(1, min(workers, len(tasks)))
-    if workers == 1:
-        for t in tasks:
-            yield fn(t)
-        return
-    pool = _context().Pool(workers, initializer=_worker_init, initargs=(os.getpid(),))
-    try:
-        yield from pool.imap_unordered(fn, tasks)
-        pool.close()
-    finally:
-        pool.terminate()
-        pool.join()
 
 
 def progress_bar(total: int, desc: str, enabled: bool) -> Any:

@@ -22,10 +22,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from aidsim.model.errors import ConfigError
 from aidsim.runs import designs, resources, store
-from aidsim.runs.batch import Lazy, default_workers, execute, prepare, progress_bar, run_and_store
+from aidsim.runs.batch import Lazy, prepare, progress_bar, run_and_store
 from aidsim.runs.cells import BLOCK, Cells, inferable, model_dict, plan_worlds
 from aidsim.runs.settings import SweepSettings
 from aidsim.runs.store import Store
+from aidsim.runs.workers import default_workers, execute
 
 MANIFEST_EVERY_S = 1.0
 """How often a running session saves the manifest (and at the end): a kill -9 loses the records
