@@ -34,6 +34,14 @@ def test_analysis_and_report_import_without_mesa(module):
     assert out == "False", f"importing {module} imported mesa"
 
 
+def test_the_worker_pool_module_imports_nothing_heavy():
+    """aidsim-sweep starts the workers' fork server before its own heavy imports, so the module that
+    does it must not import them itself."""
+    code = "import sys, aidsim.runs.workers; print(sorted(m for m in ('mesa', 'pandas', 'numpy', 'hydra') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]", f"importing aidsim.runs.workers imported {out}"
+
+
 def test_ruff_lint_and_format_are_clean():
     ruff = _tool("ruff")
     lint = subprocess.run([ruff, "check", "src", "tests", "experiments"], cwd=ROOT, capture_output=True, text=True)
