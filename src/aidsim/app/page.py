@@ -8,8 +8,9 @@ Reset. The page is Solara, the toolkit under Mesa's SolaraViz, but with its own 
 SolaraViz's Step/Play/Reset cannot stop a run for a student's decision and resume it (setting
 `model.running = False` disables Step and Play until Reset), and role-play needs exactly that.
 This module only lays out the page and forwards clicks; the work is in session (one world),
-worlds (many worlds), live and figures, debrief. The shared room, one world for a whole class
-with a donor's seat for each student, is the second page, at /room (room.py, room_page.py).
+worlds (many worlds), live and figures, debrief, pacing (Play's pace). The shared room, one world
+for a whole class with a donor's seat for each student, is the second page, at /room (room.py,
+room_page.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import solara.lab
 
 from aidsim.app import assets, live
 from aidsim.app.debrief import debrief_zip
+from aidsim.app.pacing import DayShown
 from aidsim.app.room_page import RoomPage
 from aidsim.app.session import KNOBS, SEATS, SHORT, Classroom, SeatDecision, parse_seed, world_title
 from aidsim.app.widgets import LARGE_CSS, PAGE_CSS, Decision, Feed, Figure, RoleplayResult, WorldFigures, one_line, preset_titles
@@ -37,35 +39,6 @@ assets.refuse_cdn_fetches()  # this module is what the server runs: from here on
 
 PLAY_SECONDS = 0.6  # pause between days while playing: time to read the feed aloud
 TURN_SECONDS = 0.02  # Play's least pause between days (the "fastest" speed): the tab's own clicks (Pause) get their turn
-
-
-class DayShown:
-    """Play's handshake with the page: a day is handed to the page only once it has shown the last,
-    and after a rest as long as that showing took.
-
-    Without it, when rendering a day takes longer than Play's interval (thirty tabs on one server),
-    the render loop that handles the tab's Play click keeps finding a new day to draw and never
-    returns, and the tab's Pause is read only after Play has reached the last day. With it, Play
-    keeps its pace, the page shows the latest day each time it is free (skipping days under load),
-    and the tab's clicks get a turn between showings."""
-
-    def __init__(self) -> None:
-        self._waiting = False  # a day was handed and is not shown yet
-        self._handed = self._rest_until = 0.0
-
-    def take(self) -> bool:
-        """Whether to hand the page the current day now; if so, it is expected."""
-        now = time.monotonic()
-        if self._waiting or now < self._rest_until:
-            return False
-        self._waiting, self._handed = True, now
-        return True
-
-    def shown(self) -> None:
-        """The page has rendered (called from its effect); ends the wait for a handed day."""
-        if self._waiting:
-            now = time.monotonic()
-            self._waiting, self._rest_until = False, now + (now - self._handed)
 
 
 @solara.component
