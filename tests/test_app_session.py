@@ -217,3 +217,25 @@ def _shares_uncached(preset, knobs, seed, worlds):
     from aidsim.runs.tables import summary
 
     return summary(responses(model))[list(RESPONSES)]
+
+
+def test_a_debrief_download_runs_without_the_line_tracer_and_restores_it():
+    """Solara runs a download's callable under a tracer called on every line (its cancel guard),
+    which slows matplotlib several times: `untraced` lifts it for the zip and puts it back."""
+    import sys
+
+    from aidsim.app.debrief import untraced
+
+    def tracer(frame, event, arg):
+        return None
+
+    seen = []
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        assert untraced(lambda: seen.append(sys.gettrace()) or b"zip")() == b"zip"
+        after = sys.gettrace()
+    finally:
+        sys.settrace(previous)
+    assert seen == [None]
+    assert after is tracer

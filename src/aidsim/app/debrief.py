@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 
@@ -66,3 +67,20 @@ def debrief_zip(
         for name, fig in figures.items():
             z.writestr(f"figures/{name}.png", figs.png(fig))
     return buf.getvalue()
+
+
+def untraced(make: Callable[[], bytes]) -> Callable[[], bytes]:
+    """`make` for a `solara.FileDownload`, run without a trace function. Solara runs a download's
+    callable under a cancel guard that traces every line executed (`sys.settrace`), which makes
+    the zip's matplotlib drawing several times slower, and a class's debriefs queue on one server.
+    The zip takes a second or two, so it is not worth cancelling."""
+
+    def run() -> bytes:
+        previous = sys.gettrace()
+        sys.settrace(None)
+        try:
+            return make()
+        finally:
+            sys.settrace(previous)
+
+    return run

@@ -25,7 +25,7 @@ import solara
 import solara.lab
 
 from aidsim.app import assets, live
-from aidsim.app.debrief import debrief_zip
+from aidsim.app.debrief import debrief_zip, untraced
 from aidsim.app.pacing import DayShown
 from aidsim.app.room_page import RoomPage
 from aidsim.app.session import KNOBS, SEATS, SHORT, Classroom, SeatDecision, parse_seed, world_title
@@ -292,8 +292,10 @@ def ClassroomPage():
                 "and answers (CSV), each donor's outcome over 1,000 worlds and the figures (PNG)."
             )
             solara.FileDownload(
-                lambda: debrief_zip(
-                    room, outcome_shares(room.preset, room.model_knobs, room.seed)[0], [compare(room)] if room.seat and room.done else (), large.value
+                untraced(
+                    lambda: debrief_zip(
+                        room, outcome_shares(room.preset, room.model_knobs, room.seed)[0], [compare(room)] if room.seat and room.done else (), large.value
+                    )
                 ),
                 filename=f"aidsim-debrief-{room.preset}-seed{room.seed}-day{room.day}.zip",
                 label="Download debrief (zip)",

@@ -21,7 +21,7 @@ import solara
 from solara.server import kernel_context
 
 from aidsim.app import live
-from aidsim.app.debrief import debrief_zip
+from aidsim.app.debrief import debrief_zip, untraced
 from aidsim.app.room import ROOMS, TIMERS, Room
 from aidsim.app.session import CHANNELS, REPLIES, SEATS, Offer, Reply, SeatDecision, parse_seed, preset_knobs
 from aidsim.app.widgets import LARGE_CSS, PAGE_CSS, Decision, Feed, RoleplayResult, WorldFigures, one_line, preset_titles
@@ -205,7 +205,7 @@ def RoomDebrief(room: Room, board: live.Board, version: int, large: bool, mine: 
         you = "you" if c.donor == mine else room.seats[c.donor].name
         RoleplayResult(c, board, version, large, you=you)
     solara.FileDownload(
-        lambda: _room_zip(room, comparisons, large),
+        untraced(lambda: _room_zip(room, comparisons, large)),
         filename=f"aidsim-room-{room.code}-{room.world.preset}-seed{room.world.seed}.zip",
         label="Download the room's debrief (zip)",
         mime_type="application/zip",
