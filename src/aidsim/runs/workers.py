@@ -2,8 +2,8 @@
 warmed up while the command is still reading its config.
 
 Stdlib only at import time, so a command can start the workers' fork server (`warm_up`) before it
-imports the model, pandas and Hydra itself: the server's own imports (about 1.5 s) then run on
-another core at the same time instead of before the first chunk.
+imports the model, pandas and Hydra itself: the server's own imports, the slowest part of a
+sweep's start, then run on another core at the same time instead of before the first chunk.
 """
 
 from __future__ import annotations
@@ -75,10 +75,9 @@ def _context() -> multiprocessing.context.BaseContext:
 def warm_up() -> None:
     """Start the fork server now, without waiting for it, when this machine would run a pool: its
     imports overlap with the caller's own start-up, and the pool made later reuses it."""
-    if default_workers() > 1 and START_METHOD == "forkserver" and START_METHOD in multiprocessing.get_all_start_methods():
+    if default_workers() > 1 and _context().get_start_method() == "forkserver":  # _context sets the preload
         from multiprocessing import forkserver
 
-        _context()
         forkserver.ensure_running()
 
 
