@@ -45,3 +45,13 @@ def test_a_showing_with_no_day_handed_changes_nothing(clock):
     gate = pacing.DayShown()
     gate.shown()  # the page re-rendered for another reason
     assert gate.take()
+
+
+def test_one_tab_at_a_time_renders_a_day_of_play_and_none_waits_for_its_turn():
+    turns = pacing.Turns()
+    with turns.take() as first:
+        assert first
+        with turns.take() as second:
+            assert not second  # refused at once: that tab skips drawing this day, not the day
+    with turns.take() as later:
+        assert later  # the turn is free again once the first tab has shown its day

@@ -7,6 +7,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 import zipfile
 
 import numpy as np
@@ -239,3 +240,45 @@ def test_a_debrief_download_runs_without_the_line_tracer_and_restores_it():
         sys.settrace(previous)
     assert seen == [None]
     assert after is tracer
+
+
+def test_a_day_of_play_updates_the_tabs_widgets_in_place_without_rendering_the_page():
+    """Play's days reach the tab's day counter (and dispatch and figures) by updating its widgets,
+    not by re-rendering the page: on a server shared by a class, that render was most of Play's cost."""
+    import ipyvuetify as v
+    import solara
+    from solara.server import kernel, kernel_context
+
+    from aidsim.app import page
+
+    world_renders, this_world, boards = [], page.ThisWorld, []
+
+    class Board(page.live.Board):
+        def __init__(self) -> None:
+            super().__init__()
+            boards.append(self)
+
+    @solara.component
+    def CountedWorld(*args, **kwargs):
+        world_renders.append(1)  # ThisWorld runs when the whole page re-renders
+        return this_world(*args, **kwargs)
+
+    context = kernel_context.VirtualKernelContext(id="play-test", kernel=kernel.Kernel(), session_id="play-test")
+    with context, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(page, "ThisWorld", CountedWorld)
+        mp.setattr(page.live, "Board", Board)
+        _, rc = solara.render(solara.AppLayout(children=[page.ClassroomPage()]), handle_error=False)
+        counter = boards[0].texts["day-counter"]
+        day = lambda: int(counter.children[0].split()[1])  # noqa: E731 - "Day 12 of 60"
+        rc.find(v.Select, label="Play speed").widget.v_model = "fastest"
+        rendered_before = len(world_renders)
+        rc.find(v.Btn, children=["Play"]).widget.click()
+        deadline = time.monotonic() + 30
+        while day() < 15 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        rc.find(v.Btn, children=["Pause"]).widget.click()
+        reached = day()
+        time.sleep(0.3)  # let the play thread see the Pause and stop
+        assert reached >= 15
+        assert len(world_renders) == rendered_before  # fifteen days and more, and the world's part of the page never re-rendered
+        rc.close()

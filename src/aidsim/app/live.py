@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import anywidget
+import ipyvuetify as v
 import numpy as np
 import pandas as pd
 import traitlets
+from solara.widgets import HTML
 
 from aidsim.app.assets import PLOTLY_URL
 from aidsim.app.session import KNOB, SHORT, Classroom
@@ -82,13 +85,39 @@ class PlotlyView(anywidget.AnyWidget):
 
 
 class Board:
-    """A tab's figure widgets, created once and updated in place for the tab's whole session
-    (Solara closes them with the session)."""
+    """A tab's live widgets (the figures, the day counter, the dispatch), created once and updated
+    in place for the tab's whole session (Solara closes them with the session). A day of Play
+    updates them directly, without re-rendering the page around them."""
 
     def __init__(self) -> None:
         self.widgets: dict[str, PlotlyView] = {}
+        self.texts: dict[str, v.Html | HTML] = {}
         self._sent: dict[str, str] = {}
         self.sent = 0  # specs sent to the browser since the tab opened (the tests read it)
+        self._lock = threading.Lock()  # this tab's Play thread and its clicks may update at once
+
+    def label(self, key: str, text: str) -> v.Html:
+        """A line of plain text (CSS class `key`), created the first time and brought to `text`."""
+        with self._lock:
+            widget = self.texts.get(key)
+            if widget is None:
+                widget = self.texts[key] = v.Html(tag="span", class_=key, children=[text])
+            elif widget.children != [text]:
+                widget.children = [text]
+            assert isinstance(widget, v.Html)
+            return widget
+
+    def html(self, key: str, markup: str) -> HTML:
+        """A block of HTML (CSS class `key`) made here from escaped text, created the first time
+        and brought to `markup`."""
+        with self._lock:
+            widget = self.texts.get(key)
+            if widget is None:
+                widget = self.texts[key] = HTML(tag="div", unsafe_innerHTML=markup, attributes={"class": key})
+            elif widget.unsafe_innerHTML != markup:
+                widget.unsafe_innerHTML = markup
+            assert isinstance(widget, HTML)
+            return widget
 
     def show(self, key: str, make: Callable[[], Spec]) -> PlotlyView:
         """The widget for `key`, created from `make()` the first time."""
@@ -101,12 +130,13 @@ class Board:
     def update(self, key: str, spec: Spec) -> bool:
         """Bring widget `key` to `spec`; sends nothing when the figure did not change."""
         text = _json(spec)
-        if self._sent.get(key) == text:
-            return False
-        self.widgets[key].spec = spec
-        self._sent[key] = text
-        self.sent += 1
-        return True
+        with self._lock:
+            if self._sent.get(key) == text:
+                return False
+            self.widgets[key].spec = spec
+            self._sent[key] = text
+            self.sent += 1
+            return True
 
 
 def _plain(value: Any) -> Any:

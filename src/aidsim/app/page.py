@@ -26,10 +26,10 @@ import solara.lab
 
 from aidsim.app import assets, live
 from aidsim.app.debrief import debrief_zip, untraced
-from aidsim.app.pacing import DayShown
+from aidsim.app.pacing import DayShown, Turns
 from aidsim.app.room_page import RoomPage
 from aidsim.app.session import KNOBS, SEATS, SHORT, Classroom, SeatDecision, parse_seed, world_title
-from aidsim.app.widgets import LARGE_CSS, PAGE_CSS, Decision, Feed, Figure, RoleplayResult, WorldFigures, one_line, preset_titles
+from aidsim.app.widgets import LARGE_CSS, PAGE_CSS, Decision, Feed, Figure, RoleplayResult, WorldFigures, day_text, one_line, preset_titles, show_day
 from aidsim.app.worlds import WORLDS, Heatmap, compare, heatmap, outcome_shares
 from aidsim.model.params import DONORS
 from aidsim.report.narrative import possessive
@@ -39,6 +39,7 @@ assets.refuse_cdn_fetches()  # this module is what the server runs: from here on
 
 PLAY_SECONDS = 0.6  # pause between days while playing: time to read the feed aloud
 TURN_SECONDS = 0.02  # Play's least pause between days (the "fastest" speed): the tab's own clicks (Pause) get their turn
+PLAY_TURNS = Turns()  # one tab at a time renders a day of Play (pacing.Turns); the others skip drawing, never a day
 
 
 @solara.component
@@ -48,9 +49,10 @@ def Debrief(room: Classroom, board: live.Board, version: int, large: bool):
 
 
 @solara.component
-def ThisWorld(room: Classroom, board: live.Board, version: int, drawn: int, large: bool, decide):
+def ThisWorld(room: Classroom, board: live.Board, version: int, large: bool, decide):
     """The class's world: its title, the seat's decision card when one is due, the role-play result
-    at the end, the five live figures and the dispatch."""
+    at the end, the five live figures and the dispatch (`version` moves on every click; a day of
+    Play updates the figures and the dispatch in place, see widgets.show_day)."""
     solara.HTML(tag="h2", unsafe_innerHTML=html.escape(room.title), classes=["world-title"])
     with solara.Column(gap="0px"):  # always there: cards come and go inside it, the figures below stay mounted
         if room.knobs != room.model_knobs:
@@ -61,8 +63,8 @@ def ThisWorld(room: Classroom, board: live.Board, version: int, drawn: int, larg
             Debrief(room, board, version, large)
     with solara.Columns([2, 1]):
         with solara.Column():
-            WorldFigures(room, board, drawn, large)
-        Feed(room, version)
+            WorldFigures(room, board, version, large)
+        Feed(room, board, version)
 
 
 @solara.component
@@ -119,16 +121,83 @@ def ManyWorlds(room: Classroom, board: live.Board, settings: tuple, large: bool)
 
 
 @solara.component
-def Controls(room: Classroom, version: int, settings: tuple, act, touch, playing, seed_text, seat_name, speed, every, error):
-    """The sidebar: preset and briefing, Step/Play/Reset, play speed, the sliders, the seed, the seat."""
+def Scenario(room: Classroom, choose_preset):
+    """The sidebar's scenario card: the preset menu, its restore button and its briefing."""
     titles = solara.use_memo(preset_titles, [])
     by_title = {t: p for p, t in titles.items()}
-    seed_error = solara.use_reactive("")
-    knob_error = solara.use_reactive("")
+    with solara.Card("Scenario"):
+        solara.Select("Preset", values=list(by_title), value=titles.get(room.preset, room.preset), on_value=lambda t: choose_preset(by_title.get(t, t)))
+        solara.Button("Restore the preset's settings", on_click=lambda: choose_preset(room.preset), text=True, classes=["restore-preset"])
+        solara.Text(room.params.scenario.briefing, classes=["briefing"])
 
-    def choose_preset(title: str):
+
+@solara.component
+def DayControls(room: Classroom, board: live.Board, version: int, act, reset, bump, playing, speed, every, large, day, error):
+    """The sidebar's day card: the day counter, Step/Play/Reset, Run to the end, the play speed;
+    and Play itself. A day of Play re-renders nothing: it updates the tab's day counter, dispatch
+    and figures in place (widgets.show_day). Re-rendering the page every day was most of Play's
+    cost on a server shared by a class; Play and Pause re-render this card only."""
+    day_shown = solara.use_memo(DayShown, [])
+
+    def show(draw: bool) -> None:
+        show_day(room, board, large.peek(), draw)
+        day.set(room.day)
+
+    def play_loop():
+        start, days = time.monotonic(), 0
+        try:
+            tick = start
+            while playing.peek() and room.step():
+                days += 1
+                with PLAY_TURNS.take() as turn:
+                    if turn and day_shown.take():
+                        show(draw=room.day % EVERY.get(every.peek(), 1) == 0)
+                        day_shown.shown()
+                # A day every `interval` seconds, the day's work included: Play keeps its set speed
+                # while a day costs less than that (and goes as fast as it can otherwise), and
+                # leaves the tab's clicks a turn between days.
+                interval = SPEEDS.get(speed.peek(), PLAY_SECONDS)
+                tick = max(tick + interval, time.monotonic())
+                time.sleep(max(TURN_SECONDS, tick - time.monotonic()))
+        except Exception as exc:  # noqa: BLE001
+            error.set(one_line(exc))
+        if days:  # the server's own record of Play's pace (experiments/benchmark_classroom.py reads it)
+            print(f"aidsim-app: played {days} days in {time.monotonic() - start:.2f} s at {speed.peek()}", flush=True)
+            show(draw=True)
         playing.set(False)
-        act(lambda: room.choose_preset(by_title.get(title, title)))
+        if room.done or room.awaiting_decision:
+            bump()  # the page changes shape: the decision card, the role-play result
+
+    solara.use_thread(play_loop, dependencies=[playing.value], intrusive_cancel=False)
+
+    def to_end():  # stops early where a seated student must decide
+        def run():
+            while room.step():
+                pass
+
+        act(run)
+
+    busy = room.done or room.awaiting_decision
+    with solara.Card("Controls"):
+        solara.display(board.label("day-counter", day_text(room)))
+        with solara.Row():
+            solara.Button("Step", on_click=lambda: act(room.step), color="primary", disabled=playing.value or busy)
+            solara.Button("Pause" if playing.value else "Play", on_click=lambda: playing.set(not playing.value), color="primary", disabled=busy)
+            solara.Button("Reset", on_click=reset, color="primary")
+        solara.Button("Run to the end", on_click=to_end, text=True, disabled=playing.value or busy)
+        solara.Select("Play speed", values=list(SPEEDS), value=speed)
+        solara.Select("Redraw the figures while playing", values=list(EVERY), value=every)
+        if error.value:
+            solara.Error(error.value, classes=["page-error"])
+        if room.awaiting_decision:
+            solara.Info(f"Waiting for {possessive(SEATS[room.seat or ''])} decision (see the decision card).")
+
+
+@solara.component
+def Settings(room: Classroom, settings: tuple, touch, seed_text, seed_error, seat_name):
+    """The sidebar's settings and role-play cards: the sliders, the seed, the seat (`settings`
+    moves when a slider does; none of them changes from one day to the next)."""
+    knob_error = solara.use_reactive("")
 
     def set_knob(key: str, value: float):
         try:
@@ -141,46 +210,6 @@ def Controls(room: Classroom, version: int, settings: tuple, act, touch, playing
     def set_index(key: str, choices: list[float], i: int):
         set_knob(key, choices[min(max(int(i), 0), len(choices) - 1)])
 
-    def reset():
-        playing.set(False)
-        try:
-            room.seed = parse_seed(seed_text.value)
-            seed_error.set("")
-        except ValueError as exc:
-            seed_error.set(one_line(exc))
-            return
-        room.seat = next((d for d, n in SEATS.items() if n == seat_name.value), None)
-        act(room.reset)
-
-    def to_end():  # stops early where a seated student must decide
-        def run():
-            while room.step():
-                pass
-
-        act(run)
-
-    with solara.Card("Scenario"):
-        solara.Select("Preset", values=list(by_title), value=titles.get(room.preset, room.preset), on_value=choose_preset)
-        solara.Button("Restore the preset's settings", on_click=lambda: choose_preset(titles[room.preset]), text=True, classes=["restore-preset"])
-        solara.Text(room.params.scenario.briefing, classes=["briefing"])
-    with solara.Card("Controls"):
-        solara.Text(f"Day {room.day} of {room.params.horizon_days}", classes=["day-counter"])
-        with solara.Row():
-            solara.Button("Step", on_click=lambda: act(room.step), color="primary", disabled=playing.value or room.done or room.awaiting_decision)
-            solara.Button(
-                "Pause" if playing.value else "Play",
-                on_click=lambda: playing.set(not playing.value),
-                color="primary",
-                disabled=room.done or room.awaiting_decision,
-            )
-            solara.Button("Reset", on_click=reset, color="primary")
-        solara.Button("Run to the end", on_click=to_end, text=True, disabled=playing.value or room.done or room.awaiting_decision)
-        solara.Select("Play speed", values=list(SPEEDS), value=speed)
-        solara.Select("Redraw the figures while playing", values=list(EVERY), value=every)
-        if error.value:
-            solara.Error(error.value, classes=["page-error"])
-        if room.awaiting_decision:
-            solara.Info(f"Waiting for {possessive(SEATS[room.seat or ''])} decision (see the decision card).")
     with solara.Card("Settings", subtitle="This world: on Reset. Many worlds: at once."):
         for knob in KNOBS:
             value = room.knobs[knob.key]
@@ -206,6 +235,29 @@ def Controls(room: Classroom, version: int, settings: tuple, act, touch, playing
         solara.Select("Student's seat (applies on Reset)", values=["nobody", *SEATS.values()], value=seat_name)
 
 
+@solara.component
+def DebriefTab(room: Classroom, day: solara.Reactive[int], large: bool):
+    """The debrief download: settings, dispatch, outcomes, the seat's offers and the figures in one
+    zip. It reads `day`, which Play moves: while this tab is open, its title and file name follow."""
+    day.value  # noqa: B018 - read to follow the world's day
+    with solara.Card("Debrief export"):
+        solara.Text(f"{room.title}: seed {room.seed}, day {room.day}.", classes=["debrief-title"])
+        solara.Text(
+            "One zip: the settings (settings.json), the dispatch (Markdown), the outcome per donor and the seat's offers "
+            "and answers (CSV), each donor's outcome over 1,000 worlds and the figures (PNG)."
+        )
+        solara.FileDownload(
+            untraced(
+                lambda: debrief_zip(
+                    room, outcome_shares(room.preset, room.model_knobs, room.seed)[0], [compare(room)] if room.seat and room.done else (), large
+                )
+            ),
+            filename=f"aidsim-debrief-{room.preset}-seed{room.seed}-day{room.day}.zip",
+            label="Download debrief (zip)",
+            mime_type="application/zip",
+        )
+
+
 SPEEDS = {"slow (1.5 s a day)": 1.5, "normal (0.6 s a day)": 0.6, "fast (0.2 s a day)": 0.2, "fastest": 0.02}
 EVERY = {"every day": 1, "every 5 days": 5, "every 10 days": 10}
 
@@ -213,26 +265,23 @@ EVERY = {"every day": 1, "every 5 days": 5, "every 10 days": 10}
 @solara.component
 def ClassroomPage():
     """The classroom page of one browser tab (at /)."""
-    # One Classroom per browser tab: tabs never share a world. It changes in place, and a component
-    # re-renders only when its arguments change, so components get `version` (the world moved),
-    # `drawn` (the figures should follow) and `settings` (a slider moved) as arguments.
+    # One Classroom per browser tab: tabs never share a world. It changes in place, so the page
+    # re-renders on a counter, `revision`, moved by every click (Play: see DayControls).
     room = solara.use_memo(Classroom, [])
-    board = solara.use_memo(live.Board, [])  # the tab's figure widgets, kept and updated in place
-    clock = solara.use_reactive((0, 0))  # (version, drawn), moved together: one render per day
+    board = solara.use_memo(live.Board, [])  # the tab's live widgets, kept and updated in place
+    revision = solara.use_reactive(0)
+    day = solara.use_reactive(0)  # Play's day, read only by the Debrief tab
     playing = solara.use_reactive(False)
     large = solara.use_reactive(False)
     seed_text = solara.use_reactive(str(room.seed))
+    seed_error = solara.use_reactive("")
     seat_name = solara.use_reactive("nobody")
     speed = solara.use_reactive("normal (0.6 s a day)")
     every = solara.use_reactive("every day")  # a day's redraw sends only the changed figure specs
     error = solara.use_reactive("")
-    touched = solara.use_reactive(0)  # settings moved (sliders): many worlds recompute, this world waits for Reset
-    day_shown = solara.use_memo(DayShown, [])
 
-    def bump(force_draw: bool = True):
-        version, drawn = clock.value
-        draw = force_draw or room.done or room.day % EVERY.get(every.value, 1) == 0
-        clock.set((version + 1, drawn + 1 if draw else drawn))
+    def bump():
+        revision.set(revision.peek() + 1)  # peek: Play's thread calls this too, and must not subscribe
 
     def act(fn) -> None:
         """Run a click's work; a failure is one line under the controls and the page lives on."""
@@ -248,59 +297,39 @@ def ClassroomPage():
         act(lambda: room.step(decision, decided=True))
         return ""  # a refused decision shows under the controls, as every failed click does
 
-    def play_loop():
-        start, days = time.monotonic(), 0
-        try:
-            tick = start
-            while playing.value and room.step():
-                days += 1
-                if day_shown.take():
-                    bump(force_draw=False)
-                # A day every `interval` seconds, the day's work included: Play keeps its set speed
-                # while a day costs less than that (and goes as fast as it can otherwise), and
-                # leaves the tab's clicks a turn between days.
-                interval = SPEEDS.get(speed.value, PLAY_SECONDS)
-                tick = max(tick + interval, time.monotonic())
-                time.sleep(max(TURN_SECONDS, tick - time.monotonic()))
-        except Exception as exc:  # noqa: BLE001
-            error.set(one_line(exc))
-        if days:  # the server's own record of Play's pace (experiments/benchmark_classroom.py reads it)
-            print(f"aidsim-app: played {days} days in {time.monotonic() - start:.2f} s at {speed.value}", flush=True)
+    def choose_preset(preset: str):
         playing.set(False)
-        bump()
+        act(lambda: room.choose_preset(preset))
 
-    solara.use_thread(play_loop, dependencies=[playing.value], intrusive_cancel=False)
-    version, drawn = clock.value
-    solara.use_effect(day_shown.shown, [version])  # effects run once the render is done
-    settings = (room.preset, tuple(sorted(room.knobs.items())), room.seed, touched.value)
+    def reset():
+        playing.set(False)
+        try:
+            room.seed = parse_seed(seed_text.value)
+            seed_error.set("")
+        except ValueError as exc:
+            seed_error.set(one_line(exc))
+            return
+        room.seat = next((d for d, n in SEATS.items() if n == seat_name.value), None)
+        act(room.reset)
+
+    version = revision.value  # read: every click re-renders the whole page
+    settings = (room.preset, tuple(sorted(room.knobs.items())), room.seed)
 
     solara.Style(PAGE_CSS + (LARGE_CSS if large.value else ""))
     with solara.AppBar():
         solara.AppBarTitle("aidsim classroom: disaster aid and a closed state")
         solara.Switch(label="Large type", value=large)
     with solara.Sidebar():
-        Controls(room, version, settings, act, lambda: touched.set(touched.value + 1), playing, seed_text, seat_name, speed, every, error)
+        Scenario(room, choose_preset)
+        DayControls(room, board, version, act, reset, bump, playing, speed, every, large, day, error)
+        Settings(room, settings, lambda: revision.set(revision.peek() + 1), seed_text, seed_error, seat_name)
     with solara.lab.Tabs(lazy=True):
         with solara.lab.Tab("This world"):
-            ThisWorld(room, board, version, drawn, large.value, decide)
+            ThisWorld(room, board, version, large.value, decide)
         with solara.lab.Tab("Many worlds"):
             ManyWorlds(room, board, settings, large.value)
-        with solara.lab.Tab("Debrief"), solara.Card("Debrief export"):
-            solara.Text(f"{room.title}: seed {room.seed}, day {room.day}.", classes=["debrief-title"])
-            solara.Text(
-                "One zip: the settings (settings.json), the dispatch (Markdown), the outcome per donor and the seat's offers "
-                "and answers (CSV), each donor's outcome over 1,000 worlds and the figures (PNG)."
-            )
-            solara.FileDownload(
-                untraced(
-                    lambda: debrief_zip(
-                        room, outcome_shares(room.preset, room.model_knobs, room.seed)[0], [compare(room)] if room.seat and room.done else (), large.value
-                    )
-                ),
-                filename=f"aidsim-debrief-{room.preset}-seed{room.seed}-day{room.day}.zip",
-                label="Download debrief (zip)",
-                mime_type="application/zip",
-            )
+        with solara.lab.Tab("Debrief"):
+            DebriefTab(room, day, large.value)
 
 
 routes = [

@@ -274,7 +274,7 @@ def InRoom(room: Room, tab: str, large: bool, leave):
             else:
                 solara.Info(f"Watching room {room.code}.")
             solara.Button("Leave the room", text=True, on_click=leave)
-        Feed(world, v)
+        Feed(world, board, v)
     if world.done:
         RoomDebrief(room, board, v, large, mine)
     WorldFigures(world, board, v, large)

@@ -98,13 +98,34 @@ def WorldFigures(room: Classroom, board: live.Board, drawn: int, large: bool):
     Figure(board, makes[4].__name__, partial(makes[4], room, large), [drawn, large])
 
 
+def feed_markup(room: Classroom) -> str:
+    """The dispatch of the class's world as HTML, newest first (its text escaped)."""
+    return "".join(f'<div class="dispatch-line"><span class="day-badge">Day {e.day}</span>{html.escape(e.text)}</div>' for e in room.feed())
+
+
 @solara.component
-def Feed(room: Classroom, version: int):
-    """The dispatch of the class's world in plain language, newest first (one HTML block: a new day
-    is one message to the browser, however long the dispatch)."""
-    lines = "".join(f'<div class="dispatch-line"><span class="day-badge">Day {e.day}</span>{html.escape(e.text)}</div>' for e in room.feed())
+def Feed(room: Classroom, board: live.Board, version: int):
+    """The dispatch of the class's world in plain language, newest first (one HTML block, the
+    tab's own: a new day is one message to the browser, however long the dispatch)."""
     with solara.Card("Dispatch (newest first)"):
-        solara.HTML(tag="div", unsafe_innerHTML=lines, classes=["dispatch-feed"])
+        solara.display(board.html("dispatch-feed", feed_markup(room)))
+
+
+def day_text(room: Classroom) -> str:
+    """The day counter's text."""
+    return f"Day {room.day} of {room.params.horizon_days}"
+
+
+def show_day(room: Classroom, board: live.Board, large: bool, draw: bool) -> None:
+    """A day of Play on a tab's screen without re-rendering the page: the day counter, the dispatch
+    and, when `draw`, the five figures, each of the tab's widgets updated in place (those the tab
+    has not shown yet are left for its next render)."""
+    board.label("day-counter", day_text(room))
+    if "dispatch-feed" in board.texts:
+        board.html("dispatch-feed", feed_markup(room))
+    for make in live.WORLD_FIGURES if draw else ():
+        if make.__name__ in board.widgets:
+            board.update(make.__name__, make(room, large))
 
 
 @solara.component
