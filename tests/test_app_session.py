@@ -282,3 +282,15 @@ def test_a_day_of_play_updates_the_tabs_widgets_in_place_without_rendering_the_p
         assert reached >= 15
         assert len(world_renders) == rendered_before  # fifteen days and more, and the world's part of the page never re-rendered
         rc.close()
+
+
+def test_a_tabs_settings_never_change_the_preset_data_all_tabs_share():
+    import copy
+
+    shared = S._preset_data("amnok_2024")
+    before = copy.deepcopy(shared)
+    moved = {k.key: (k.values[-1] if k.values else k.hi) for k in S.KNOBS}
+    params = S.settings_params("amnok_2024", moved, seed=7, replicates=3)
+    assert all(S.knob(params, key) == value for key, value in moved.items())
+    assert S._preset_data("amnok_2024") == before  # the next tab opens on the preset's own values
+    assert S.preset_knobs("amnok_2024") != moved
