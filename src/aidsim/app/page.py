@@ -236,9 +236,12 @@ def Settings(room: Classroom, settings: tuple, touch, seed_text, seed_error, sea
 
 
 @solara.component
-def DebriefTab(room: Classroom, day: solara.Reactive[int], large: bool):
+def DebriefTab(room: Classroom, tab: solara.Reactive[int], day: solara.Reactive[int], large: bool):
     """The debrief download: settings, dispatch, outcomes, the seat's offers and the figures in one
-    zip. It reads `day`, which Play moves: while this tab is open, its title and file name follow."""
+    zip. Only while its tab is open (`tab`), it reads `day`, which Play moves: its title and file
+    name follow the world."""
+    if tab.value != DEBRIEF_TAB:
+        return
     day.value  # noqa: B018 - read to follow the world's day
     with solara.Card("Debrief export"):
         solara.Text(f"{room.title}: seed {room.seed}, day {room.day}.", classes=["debrief-title"])
@@ -258,6 +261,7 @@ def DebriefTab(room: Classroom, day: solara.Reactive[int], large: bool):
         )
 
 
+DEBRIEF_TAB = 2  # the debrief's place among the page's tabs
 SPEEDS = {"slow (1.5 s a day)": 1.5, "normal (0.6 s a day)": 0.6, "fast (0.2 s a day)": 0.2, "fastest": 0.02}
 EVERY = {"every day": 1, "every 5 days": 5, "every 10 days": 10}
 
@@ -271,6 +275,7 @@ def ClassroomPage():
     board = solara.use_memo(live.Board, [])  # the tab's live widgets, kept and updated in place
     revision = solara.use_reactive(0)
     day = solara.use_reactive(0)  # Play's day, read only by the Debrief tab
+    tab = solara.use_reactive(0)  # the tab on show
     playing = solara.use_reactive(False)
     large = solara.use_reactive(False)
     seed_text = solara.use_reactive(str(room.seed))
@@ -323,13 +328,15 @@ def ClassroomPage():
         Scenario(room, choose_preset)
         DayControls(room, board, version, act, reset, bump, playing, speed, every, large, day, error)
         Settings(room, settings, lambda: revision.set(revision.peek() + 1), seed_text, seed_error, seat_name)
-    with solara.lab.Tabs(lazy=True):
+    # Not lazy: Many worlds is ready (and kept up to date) before its tab is opened, so opening it
+    # costs the server nothing; the debrief, which follows every day of Play, is built only while open.
+    with solara.lab.Tabs(value=tab):
         with solara.lab.Tab("This world"):
             ThisWorld(room, board, version, large.value, decide)
         with solara.lab.Tab("Many worlds"):
             ManyWorlds(room, board, settings, large.value)
         with solara.lab.Tab("Debrief"):
-            DebriefTab(room, day, large.value)
+            DebriefTab(room, tab, day, large.value)
 
 
 routes = [
