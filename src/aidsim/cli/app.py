@@ -59,6 +59,10 @@ def main(argv: list[str] | None = None) -> None:
         "SOLARA_ASSETS_PROXY_CACHE_DIR": str(cache),
         "SOLARA_ASSETS_CDN": NO_CDN,
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",
+        # reacton's fast renderer (opt-in, fuzz-tested by reacton against the default): a click
+        # re-renders only the part of the page whose state changed instead of walking the whole
+        # page, about 20 -> 2 ms of server time per click, which a class on one server shares
+        "REACTON_FAST": "1",
     }
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     print(f"aidsim-app: open http://{shown}:{args.port}/ in a browser (Ctrl+C stops the server)", flush=True)
