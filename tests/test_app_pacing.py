@@ -3,6 +3,8 @@ then only after a rest as long as that showing took, so a slow tab's Pause click
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from aidsim.app import pacing
@@ -47,11 +49,31 @@ def test_a_showing_with_no_day_handed_changes_nothing(clock):
     assert gate.take()
 
 
-def test_one_tab_at_a_time_renders_a_day_of_play_and_none_waits_for_its_turn():
+def test_one_tab_at_a_time_shows_a_day_of_play_and_waits_for_its_turn_a_bounded_time():
+    import threading
+
     turns = pacing.Turns()
     with turns.take() as first:
         assert first
         with turns.take() as second:
-            assert not second  # refused at once: that tab skips drawing this day, not the day
+            assert not second  # no wait asked: that tab skips showing this day, not the day
+        started = time.perf_counter()
+        with turns.take(wait=0.05) as third:
+            assert not third  # the first tab holds the turn longer than the wait
+        assert 0.04 <= time.perf_counter() - started < 1.0
     with turns.take() as later:
-        assert later  # the turn is free again once the first tab has shown its day
+        assert later  # free again once the first tab has shown its day
+
+    got = []
+
+    def wait_for_turn():
+        with turns.take(wait=5.0) as turn:
+            got.append(turn)
+
+    with turns.take() as held:
+        assert held
+        waiter = threading.Thread(target=wait_for_turn)
+        waiter.start()
+        time.sleep(0.05)
+    waiter.join(5)
+    assert got == [True]  # a tab that waits gets the turn as soon as it is free

@@ -24,12 +24,15 @@ class DayShown:
         self._waiting = False  # a day was handed and is not shown yet
         self._handed = self._rest_until = 0.0
 
+    def ready(self) -> bool:
+        """Whether a day may be handed now (nothing handed is unshown, and the rest is over)."""
+        return not self._waiting and time.monotonic() >= self._rest_until
+
     def take(self) -> bool:
         """Whether to hand the page the current day now; if so, it is expected."""
-        now = time.monotonic()
-        if self._waiting or now < self._rest_until:
+        if not self.ready():
             return False
-        self._waiting, self._handed = True, now
+        self._waiting, self._handed = True, time.monotonic()
         return True
 
     def shown(self) -> None:
@@ -40,21 +43,22 @@ class DayShown:
 
 
 class Turns:
-    """Turns at rendering a day of Play, shared by every tab of one server, taken without waiting.
+    """Turns at showing a day of Play, shared by every tab of one server.
 
-    The page is Python on one interpreter: thirty tabs rendering their day at once all queue for
+    The page is Python on one interpreter: thirty tabs showing their day at once all queue for
     the one interpreter lock, and a Play thread waiting behind them steps its world late (thirty
-    tabs played at a third of their set pace). With turns, a tab renders its day only when a turn
-    is free and otherwise skips the drawing, never the day: every Play keeps its pace, and each
-    tab's page shows its latest day at its next turn. Clicks are not gated: they render at once."""
+    tabs played at a third of their set pace). With turns, one tab shows its day at a time; a tab
+    waits for its turn a bounded time, in the order the tabs asked, and when the wait runs out it
+    skips showing that day, never the day itself: every Play keeps its pace, and each tab's page
+    shows its latest day at its next turn. Clicks are not gated: they render at once."""
 
     def __init__(self, at_once: int = 1) -> None:
         self._free = threading.BoundedSemaphore(at_once)
 
     @contextmanager
-    def take(self) -> Iterator[bool]:
-        """A turn if one is free now (True), held for the block; False (and no wait) otherwise."""
-        got = self._free.acquire(blocking=False)
+    def take(self, wait: float = 0.0) -> Iterator[bool]:
+        """A turn (True), held for the block, if one comes within `wait` seconds; False otherwise."""
+        got = self._free.acquire(timeout=wait) if wait > 0 else self._free.acquire(blocking=False)
         try:
             yield got
         finally:

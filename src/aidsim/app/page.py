@@ -39,7 +39,7 @@ assets.refuse_cdn_fetches()  # this module is what the server runs: from here on
 
 PLAY_SECONDS = 0.6  # pause between days while playing: time to read the feed aloud
 TURN_SECONDS = 0.02  # Play's least pause between days (the "fastest" speed): the tab's own clicks (Pause) get their turn
-PLAY_TURNS = Turns()  # one tab at a time renders a day of Play (pacing.Turns); the others skip drawing, never a day
+PLAY_TURNS = Turns()  # one tab at a time shows a day of Play (pacing.Turns); one that waits too long skips showing, never a day
 
 
 @solara.component
@@ -149,14 +149,15 @@ def DayControls(room: Classroom, board: live.Board, version: int, act, reset, bu
             tick = start
             while playing.peek() and room.step():
                 days += 1
-                with PLAY_TURNS.take() as turn:
-                    if turn and day_shown.take():
-                        show(draw=room.day % EVERY.get(every.peek(), 1) == 0)
-                        day_shown.shown()
+                interval = SPEEDS.get(speed.peek(), PLAY_SECONDS)
+                if day_shown.ready():
+                    with PLAY_TURNS.take(wait=interval / 2) as turn:  # half a day's pause at most: Play keeps its pace
+                        if turn and day_shown.take():
+                            show(draw=room.day % EVERY.get(every.peek(), 1) == 0)
+                            day_shown.shown()
                 # A day every `interval` seconds, the day's work included: Play keeps its set speed
                 # while a day costs less than that (and goes as fast as it can otherwise), and
                 # leaves the tab's clicks a turn between days.
-                interval = SPEEDS.get(speed.peek(), PLAY_SECONDS)
                 tick = max(tick + interval, time.monotonic())
                 time.sleep(max(TURN_SECONDS, tick - time.monotonic()))
         except Exception as exc:  # noqa: BLE001
