@@ -13,17 +13,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from aidsim.app.session import KNOB, SHORT, Classroom
+from aidsim.app.session import DOORS, KNOB, RUNGS, SHORT, Classroom
 from aidsim.app.worlds import Comparison, Heatmap
 from aidsim.model.params import DONORS
 from aidsim.report.narrative import possessive
 from aidsim.report.style import BLACK, BLUE, GREEN, ORANGE, PURPLE, RESPONSE_COLOURS, RESPONSE_LABELS, SKY, VERMILLION, outside_legend
 from aidsim.runs.tables import RESPONSES
-
-RUNGS = ("Self-reliance", "Allies", "International bodies", "Seoul and Washington")
-DOORS = ("allies", "int'l bodies", "Seoul & Wash.")
-"""Short rung names for the need figure's threshold lines."""
-
 
 DRAWING = threading.RLock()
 """Matplotlib's rc settings are global: debrief downloads (rare) draw one figure at a time. The
@@ -217,16 +212,6 @@ def comparison_figure(c: Comparison, large: bool = False) -> Figure:
         ax.set_title(f"{possessive(SHORT[c.donor])} offer over {c.worlds:,} worlds")
         fig.legend(*ax.get_legend_handles_labels(), loc="upper center", ncols=3, bbox_to_anchor=(0.5, -0.06))
     return fig
-
-
-def svg(fig: Figure) -> str:
-    """A figure as inline SVG for the page: text stays text (searchable, sharp on a projector, and
-    several times faster to write than glyph outlines); margins fitted to the labels."""
-    buf = io.StringIO()
-    with DRAWING, matplotlib.rc_context({"svg.fonttype": "none"}):
-        fig.savefig(buf, format="svg", bbox_inches="tight")
-    text = buf.getvalue()
-    return text[text.index("<svg") :]  # drop the XML prologue and doctype: inline in the page
 
 
 def png(fig: Figure, dpi: int = 110) -> bytes:

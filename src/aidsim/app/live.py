@@ -31,7 +31,7 @@ import traitlets
 from solara.widgets import HTML
 
 from aidsim.app.assets import PLOTLY_URL
-from aidsim.app.session import KNOB, SHORT, Classroom
+from aidsim.app.session import DOORS, KNOB, RUNGS, SHORT, Classroom
 from aidsim.app.worlds import Comparison, Heatmap
 from aidsim.model.params import DONORS
 from aidsim.report import style as st
@@ -41,8 +41,6 @@ from aidsim.runs.tables import RESPONSES
 Spec = dict[str, Any]
 """A Plotly figure as JSON: {"data": [trace, ...], "layout": {...}}."""
 
-RUNGS = ("Self-reliance", "Allies", "International bodies", "Seoul and Washington")
-DOORS = ("allies", "int'l bodies", "Seoul & Wash.")
 
 _ESM = """
 function loadPlotly(url) {

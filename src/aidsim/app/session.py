@@ -83,6 +83,12 @@ SEATS: dict[str, str] = {d: SHORT[d] for d in ("south_korea", "china", "russia",
 CHANNELS: dict[str, str] = {k: v[0].upper() + v[1:] for k, v in narrative.CHANNEL.items()}
 """The decision card's channels, in the dispatch's words."""
 
+RUNGS = ("Self-reliance", "Allies", "International bodies", "Seoul and Washington")
+"""The preference ladder's rungs as the page's figures name them (live and debrief)."""
+
+DOORS = ("allies", "int'l bodies", "Seoul & Wash.")
+"""Short names of the rungs past self-reliance, for the need figure's threshold lines."""
+
 _compose_lock = threading.Lock()  # Hydra's global state is not thread-safe; tabs run in threads
 
 
