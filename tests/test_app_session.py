@@ -251,12 +251,17 @@ def test_a_day_of_play_updates_the_tabs_widgets_in_place_without_rendering_the_p
 
     from aidsim.app import page
 
-    world_renders, this_world, boards = [], page.ThisWorld, []
+    world_renders, this_world, boards, rooms = [], page.ThisWorld, [], []
 
     class Board(page.live.Board):
         def __init__(self) -> None:
             super().__init__()
             boards.append(self)
+
+    class Room(S.Classroom):
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            rooms.append(self)
 
     @solara.component
     def CountedWorld(*args, **kwargs):
@@ -267,6 +272,7 @@ def test_a_day_of_play_updates_the_tabs_widgets_in_place_without_rendering_the_p
     with context, pytest.MonkeyPatch.context() as mp:
         mp.setattr(page, "ThisWorld", CountedWorld)
         mp.setattr(page.live, "Board", Board)
+        mp.setattr(page, "Classroom", Room)
         _, rc = solara.render(solara.AppLayout(children=[page.ClassroomPage()]), handle_error=False)
         counter = boards[0].texts["day-counter"]
         day = lambda: int(counter.children[0].split()[1])  # noqa: E731 - "Day 12 of 60"
@@ -281,6 +287,12 @@ def test_a_day_of_play_updates_the_tabs_widgets_in_place_without_rendering_the_p
         time.sleep(0.3)  # let the play thread see the Pause and stop
         assert reached >= 15
         assert len(world_renders) == rendered_before  # fifteen days and more, and the world's part of the page never re-rendered
+        from aidsim.app.widgets import feed_markup
+
+        room = rooms[0]
+        assert counter.children == [f"Day {room.day} of {room.params.horizon_days}"]  # Pause shows the day Play stopped on
+        assert boards[0].texts["dispatch-feed"].unsafe_innerHTML == feed_markup(room)  # and its dispatch
+        assert room.feed()[0].day > 0  # which has moved past the flood's first line
         rc.close()
 
 
