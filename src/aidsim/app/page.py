@@ -136,7 +136,8 @@ def DayControls(room: Classroom, board: live.Board, version: int, act, reset, bu
     """The sidebar's day card: the day counter, Step/Play/Reset, Run to the end, the play speed;
     and Play itself. A day of Play re-renders nothing: it updates the tab's day counter, dispatch
     and figures in place (widgets.show_day). Re-rendering the page every day was most of Play's
-    cost on a server shared by a class; Play and Pause re-render this card only."""
+    cost on a server shared by a class; Play and Pause re-render this card only, and `version`
+    (moved by every other click) brings it up to date with the world."""
     day_shown = solara.use_memo(DayShown, [])
 
     def show(draw: bool) -> None:
@@ -162,12 +163,12 @@ def DayControls(room: Classroom, board: live.Board, version: int, act, reset, bu
                 time.sleep(max(TURN_SECONDS, tick - time.monotonic()))
         except Exception as exc:  # noqa: BLE001
             error.set(one_line(exc))
+        playing.set(False)
         if days:  # the server's own record of Play's pace (experiments/benchmark_classroom.py reads it)
             print(f"aidsim-app: played {days} days in {time.monotonic() - start:.2f} s at {speed.peek()}", flush=True)
             show(draw=True)
-        playing.set(False)
-        if room.done or room.awaiting_decision:
-            bump()  # the page changes shape: the decision card, the role-play result
+            if room.done or room.awaiting_decision:
+                bump()  # the page changes shape: the decision card, the role-play result
 
     solara.use_thread(play_loop, dependencies=[playing.value], intrusive_cancel=False)
 
