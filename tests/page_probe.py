@@ -41,7 +41,7 @@ def main() -> None:
     context = kernel_context.VirtualKernelContext(id="play-probe", kernel=kernel.Kernel(), session_id="play-probe")
     with context:
         _, rc = solara.render(solara.AppLayout(children=[page.ClassroomPage()]), handle_error=False)
-        counter = boards[0].texts["day-counter"]
+        counter = boards[0].labels["day-counter"]
         day = lambda: int(counter.children[0].split()[1])  # noqa: E731 - "Day 12 of 60"
         rc.find(v.Select, label="Play speed").widget.v_model = "fastest"
         before = len(world_renders)
@@ -60,7 +60,7 @@ def main() -> None:
                     "world_renders_during_play": len(world_renders) - before,
                     "counter": counter.children[0],
                     "counter_wanted": f"Day {room.day} of {room.params.horizon_days}",
-                    "feed_shown": boards[0].texts["dispatch-feed"].unsafe_innerHTML == feed_markup(room),
+                    "feed_shown": boards[0].blocks["dispatch-feed"].unsafe_innerHTML == feed_markup(room),
                     "newest_line_day": room.feed()[0].day,
                 }
             )

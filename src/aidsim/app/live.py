@@ -89,7 +89,8 @@ class Board:
 
     def __init__(self) -> None:
         self.widgets: dict[str, PlotlyView] = {}
-        self.texts: dict[str, v.Html | HTML] = {}
+        self.labels: dict[str, v.Html] = {}
+        self.blocks: dict[str, HTML] = {}
         self._sent: dict[str, str] = {}
         self.sent = 0  # specs sent to the browser since the tab opened (the tests read it)
         self._lock = threading.Lock()  # this tab's Play thread and its clicks may update at once
@@ -97,24 +98,22 @@ class Board:
     def label(self, key: str, text: str) -> v.Html:
         """A line of plain text (CSS class `key`), created the first time and brought to `text`."""
         with self._lock:
-            widget = self.texts.get(key)
+            widget = self.labels.get(key)
             if widget is None:
-                widget = self.texts[key] = v.Html(tag="span", class_=key, children=[text])
+                widget = self.labels[key] = v.Html(tag="span", class_=key, children=[text])
             elif widget.children != [text]:
                 widget.children = [text]
-            assert isinstance(widget, v.Html)
             return widget
 
     def html(self, key: str, markup: str) -> HTML:
         """A block of HTML (CSS class `key`) made here from escaped text, created the first time
         and brought to `markup`."""
         with self._lock:
-            widget = self.texts.get(key)
+            widget = self.blocks.get(key)
             if widget is None:
-                widget = self.texts[key] = HTML(tag="div", unsafe_innerHTML=markup, attributes={"class": key})
+                widget = self.blocks[key] = HTML(tag="div", unsafe_innerHTML=markup, attributes={"class": key})
             elif widget.unsafe_innerHTML != markup:
                 widget.unsafe_innerHTML = markup
-            assert isinstance(widget, HTML)
             return widget
 
     def show(self, key: str, make: Callable[[], Spec]) -> PlotlyView:

@@ -121,7 +121,7 @@ def show_day(room: Classroom, board: live.Board, large: bool, draw: bool) -> Non
     and, when `draw`, the five figures, each of the tab's widgets updated in place (those the tab
     has not shown yet are left for its next render)."""
     board.label("day-counter", day_text(room))
-    if "dispatch-feed" in board.texts:
+    if "dispatch-feed" in board.blocks:
         board.html("dispatch-feed", feed_markup(room))
     for make in live.WORLD_FIGURES if draw else ():
         if make.__name__ in board.widgets:
