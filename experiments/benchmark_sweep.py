@@ -100,10 +100,9 @@ def arithmetic_limit(cores: int, worlds: int = 100_000) -> float:
 
 def busy_limit(cores: int) -> float:
     """Runs/s of the model's arithmetic alone with every core busy: `arithmetic_limit` measured in
-    `cores` processes at once (each after a first, warming run), summed. Cores that share caches and memory bandwidth run slower
-    together than alone, which `arithmetic_limit` (one process, times cores) does not see; the
-    gap between the two is the part of the engine's shortfall that no engine on this machine
-    could close."""
+    `cores` processes at once (each after a first, warming run), summed. Cores that share caches
+    and memory bandwidth may run slower together than alone, which `arithmetic_limit` (one
+    process, times cores) does not see. On a shared machine both figures move from run to run."""
     code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import benchmark_sweep as b; b.arithmetic_limit(1); print(b.arithmetic_limit(1))"
     procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(cores)]
     return sum(float(p.communicate()[0].strip().splitlines()[-1]) for p in procs)
@@ -416,7 +415,7 @@ def main() -> None:
     busy = busy_limit(cores)
     print(
         f"  with all {cores} cores busy at once (the same batch in {cores} processes, summed): {busy:,.0f} runs/s, {busy / limit:.0%} of that limit; "
-        f"the engine reaches {rate_a / busy:.0%} of it: the rest is tables, Parquet and the pool"
+        f"the engine reaches {rate_a / busy:.0%} of it (the rest: tables, Parquet, the pool, and this machine's run-to-run spread)"
     )
     rate_b = 0.0
     for processes in (1, 2):

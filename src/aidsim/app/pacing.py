@@ -48,7 +48,8 @@ class Turns:
     The page is Python on one interpreter: thirty tabs showing their day at once all queue for
     the one interpreter lock, and a Play thread waiting behind them steps its world late (thirty
     tabs played at a third of their set pace). With turns, one tab shows its day at a time; a tab
-    waits for its turn a bounded time, in the order the tabs asked, and when the wait runs out it
+    waits for its turn a bounded time, roughly in the order the tabs asked (a waiting tab is woken
+    first, though one arriving just as the turn frees may take it), and when the wait runs out it
     skips showing that day, never the day itself: every Play keeps its pace, and each tab's page
     shows its latest day at its next turn. Clicks are not gated: they render at once."""
 
