@@ -75,8 +75,9 @@ def _copy_with(tmp_path: Path, name: str, edit) -> Path:
         (lambda t: t.replace("  south_korea:\n", "  japan:\n", 1), "responses.japan"),
         (lambda t: t.replace("answer: rejected", "answer: maybe", 1), "answer='maybe'"),
         (lambda t: t.replace("horizon_days: 90", "horizon_days: 20", 1), "outside the horizon"),
+        (lambda t: t.replace("(hardline", "(sunshine", 1), "stance 'sunshine'"),
     ],
-    ids=["unknown donor", "unknown answer", "day outside the horizon"],
+    ids=["unknown donor", "unknown answer", "day outside the horizon", "unknown Seoul stance"],
 )
 def test_a_malformed_episode_is_one_line_naming_file_and_key(tmp_path, edit, expected):
     folder = _copy_with(tmp_path, "bad.yaml", edit)
@@ -194,6 +195,13 @@ def test_validate_report_is_generated_from_the_data(tmp_path):
     assert f"| the model | {h['accuracy']:.3f} | {h['brier']:.3f} |" in text
     assert f"from {len(df)} recorded donor answers in {df['episode'].nunique()} episodes" in text
     assert "in sample" in text and "## What the model still gets wrong" in text
+    # Seoul's rows are scored apart, because its stance labels were read from the same record.
+    seoul, others = df[df["donor"] == "south_korea"], df[df["donor"] != "south_korea"]
+    w = validation.headline(others)
+    assert f"Without Seoul's {len(seoul)} rows ({len(others)} rows left), scored the same way: the model {w['accuracy']:.3f}" in text
+    stances = {ep.name: ep.context.governments.seoul_stance for ep in load_episodes(EPISODES) if ep.context}
+    for stance, n in seoul["episode"].map(stances).value_counts().items():
+        assert f"| {stance} | {n} |" in text
     episodes_md = dest.with_name("episodes.md").read_text()
     for ep in load_episodes(EPISODES):
         assert f"(`{ep.name}`)" in episodes_md

@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from aidsim.model.config import load_yaml
+from aidsim.model.config import conf_dir, load_yaml
 from aidsim.model.errors import ConfigError
 from aidsim.model.ladder import RESPONSES
 from aidsim.model.params import DONORS, Tension
@@ -80,13 +80,24 @@ class Row(_Strict):
     note: str = ""
 
 
-SEOUL_STANCE = r"\((engagement|hardline|multilateral)"
+SEOUL_STANCE = r"\(([a-z_]+)"
 """How an episode names Seoul's government: "President (stance...)", the stance a conf/seoul preset."""
+
+
+def seoul_stances() -> list[str]:
+    """The stances a Seoul government can take: the presets in conf/seoul/."""
+    return sorted(p.stem for p in (conf_dir() / "seoul").glob("*.yaml"))
 
 
 class Governments(_Strict):
     seoul: str = Field(pattern=SEOUL_STANCE)
     washington: str
+
+    @model_validator(mode="after")
+    def _known_stance(self) -> Governments:
+        if self.seoul_stance not in seoul_stances():
+            raise ValueError(f"stance {self.seoul_stance!r} in {self.seoul!r}: allowed: {', '.join(seoul_stances())} (conf/seoul/)")
+        return self
 
     @property
     def seoul_stance(self) -> str:

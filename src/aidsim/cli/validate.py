@@ -75,7 +75,9 @@ def _validate(cfg: DictConfig) -> None:
     if cfg.report:
         from aidsim.report import validation as report
 
-        for path in report.write(df, h, episodes, cfg, in_sample):
+        others = df[df["donor"] != "south_korea"]
+        without_seoul = validation.headline(others) if len(others) else None
+        for path in report.write(df, h, episodes, cfg, in_sample, without_seoul):
             print(f"report: {path}")
     print(f"results: {out}")
     print(f"accuracy={h['accuracy']:.3f} brier={h['brier']:.3f} baseline={h['baseline']:.3f} episodes={len(episodes)}")

@@ -36,10 +36,12 @@ def validation_markdown(
     seed: int,
     commit: str,
     in_sample: Mapping[str, float] | None = None,
+    without_seoul: Mapping[str, float] | None = None,
 ) -> str:
     """The validation report: the headline `h` (analysis.validation.headline of `df`) beside the
-    baselines (and, held out, beside the in-sample score `in_sample`), per-episode tables, what the
-    model gets wrong."""
+    baselines (and, held out, beside the in-sample score `in_sample`), per-episode tables, Seoul's
+    rows by its government's stance (with `without_seoul`, the headline of every other row), what
+    the model gets wrong."""
     held = cv == "loeo"
     kind = "held out (leave one episode out: each episode scored by weights fitted without it)" if held else "in sample (the configured model on every episode)"
     title = {e.name: e.title for e in episodes}
@@ -99,8 +101,45 @@ def validation_markdown(
         ),
         "",
     ]
+    lines += stance_section(df, episodes, without_seoul)
     lines += wrong_section(df)
     return "\n".join(lines)
+
+
+def stance_section(df: pd.DataFrame, episodes: Sequence[Episode], without_seoul: Mapping[str, float] | None) -> list[str]:
+    """Seoul's rows by the stance label of its government, and the score of every other row: the
+    label (conf/seoul/) was read from the same record, so these rows test the model less."""
+    seoul = df[df["donor"] == "south_korea"]
+    if seoul.empty:
+        return []
+    stance = {e.name: e.context.governments.seoul_stance if e.context else "-" for e in episodes}
+    by = seoul.assign(stance=seoul["episode"].map(stance), hit=seoul["predicted_mode"] == seoul["observed"]).groupby("stance")
+    table = pd.DataFrame(
+        {
+            "stance (`seoul=`)": list(by.groups),
+            "rows": by.size().to_numpy(),
+            "recorded answers": by["observed"].agg(lambda s: ", ".join(f"{a} {n}" for a, n in s.value_counts().items())).to_numpy(),
+            "model's accuracy": by["hit"].mean().map("{:.2f}".format).to_numpy(),
+        }
+    )
+    lines = [
+        "## Seoul's rows and its government's stance",
+        "",
+        "Whether Seoul offers at all is set by a label for each government's route for aid (`conf/seoul/`; docs/model.md, "
+        "'Known limits'). The labels were read from the same record as the rows, so Seoul's rows test the model less than the others.",
+        "",
+        md_table(table),
+        "",
+    ]
+    if without_seoul:
+        w = without_seoul
+        lines += [
+            f"Without Seoul's {len(seoul)} rows ({len(df) - len(seoul)} rows left), scored the same way: the model {w['accuracy']:.3f} "
+            f"(Brier {w['brier']:.3f}); the most common answer {w['common_accuracy']:.3f} ({w['common_brier']:.3f}); "
+            f"the strict ladder {w['ladder_accuracy']:.3f} ({w['ladder_brier']:.3f}).",
+            "",
+        ]
+    return lines
 
 
 def wrong_section(df: pd.DataFrame) -> list[str]:
@@ -157,12 +196,19 @@ def episodes_markdown(episodes: Sequence[Episode]) -> str:
     return "\n".join(lines)
 
 
-def write(df: pd.DataFrame, h: Mapping[str, float], episodes: Sequence[Episode], cfg: Any, in_sample: Mapping[str, float] | None = None) -> list[Path]:
+def write(
+    df: pd.DataFrame,
+    h: Mapping[str, float],
+    episodes: Sequence[Episode],
+    cfg: Any,
+    in_sample: Mapping[str, float] | None = None,
+    without_seoul: Mapping[str, float] | None = None,
+) -> list[Path]:
     """Write docs/validation.md (`report_path`) and docs/episodes.md beside it."""
     from aidsim.runs import store
 
     path = Path(cfg.report_path)
-    text = validation_markdown(df, h, episodes, str(cfg.cv), int(cfg.replicates), int(cfg.seed), store.git_commit(), in_sample)
+    text = validation_markdown(df, h, episodes, str(cfg.cv), int(cfg.replicates), int(cfg.seed), store.git_commit(), in_sample, without_seoul)
     store.write_text(path, text)
     ep_path = path.with_name("episodes.md")
     store.write_text(ep_path, episodes_markdown(episodes))
