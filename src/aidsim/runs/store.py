@@ -96,8 +96,10 @@ def write_json(path: Path, data: Any) -> Path:
     return write_text(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
-def write_parquet(path: Path, df: pd.DataFrame) -> Path:
-    return atomic_write(path, lambda p: df.to_parquet(p, index=False))
+def write_parquet(path: Path, df: pd.DataFrame, plain: tuple[str, ...] = ()) -> Path:
+    """Write `df` as Parquet; the columns named in `plain` without dictionary encoding."""
+    dictionary: bool | list[str] = [c for c in df.columns if c not in plain] if plain else True
+    return atomic_write(path, lambda p: df.to_parquet(p, index=False, use_dictionary=dictionary))
 
 
 def _git(*args: str) -> str | None:
@@ -262,10 +264,11 @@ class Store:
     def shard(self, table: str, chunk: int) -> Path:
         return self.root / table / f"chunk-{chunk:06d}.parquet"
 
-    def write_chunk(self, chunk: int, runs: pd.DataFrame, responses: pd.DataFrame) -> dict[str, Any]:
-        """Write one chunk's shards (`runs` last); return their records for the manifest."""
-        write_parquet(self.shard("responses", chunk), responses)
-        write_parquet(self.shard("runs", chunk), runs)
+    def write_chunk(self, chunk: int, runs: pd.DataFrame, responses: pd.DataFrame, plain: tuple[str, ...] = ()) -> dict[str, Any]:
+        """Write one chunk's shards (`runs` last; the columns in `plain` without dictionary
+        encoding); return their records for the manifest."""
+        write_parquet(self.shard("responses", chunk), responses, plain)
+        write_parquet(self.shard("runs", chunk), runs, plain)
         return {"responses": file_record(self.shard("responses", chunk), len(responses)), "runs": file_record(self.shard("runs", chunk), len(runs))}
 
     def check_chunk(self, manifest: dict[str, Any], chunk: int) -> str | None:

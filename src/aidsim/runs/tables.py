@@ -17,7 +17,11 @@ from aidsim.model.params import DONORS
 if TYPE_CHECKING:
     from aidsim.model.model import AidModel
 
-__all__ = ["RESPONSES", "responses", "runs", "summary"]
+__all__ = ["DISTINCT", "RESPONSES", "responses", "runs", "summary"]
+
+DISTINCT = ("replicate", "aid_delivered", "domestic_share", "peak_unmet_need")
+"""Columns whose values are nearly all distinct: Parquet's dictionary encoding only costs time on
+them, so the store writes them plain (every other column repeats a few values and is dictionary-encoded)."""
 
 
 def _days(a: np.ndarray) -> pd.arrays.IntegerArray:
