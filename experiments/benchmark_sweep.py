@@ -448,11 +448,10 @@ def main() -> None:
     print("\n".join(lines))
     # Wall-clock rates over the arithmetic limits: the engine's workers run under a forkserver, so their
     # CPU time does not reach this process's RUSAGE_CHILDREN (the CPU figures above cover this process only).
-    verdict = lambda share: "met" if share >= 0.7 else "NOT met"  # noqa: E731
     print(
-        f"aidsim against the scalar Mesa reference: {rate_a / rate_r:.0f}x (floor 50x: {'met' if rate_a / rate_r >= 50 else 'NOT met'}); "
-        f"share of the arithmetic limit with all cores busy {busy_share:.0%} (floor 70%: {verdict(busy_share)}), "
-        f"of one process's limit x cores {rate_a / limit:.0%} (floor 70%: {verdict(rate_a / limit)}); "
+        f"aidsim against the scalar Mesa reference: {rate_a / rate_r:.0f}x (floor 50x: {_verdict(rate_a / rate_r, 50)}); "
+        f"share of the arithmetic limit with all cores busy {busy_share:.0%} (floor 70%: {_verdict(busy_share, 0.7)}), "
+        f"of one process's limit x cores {rate_a / limit:.0%} (floor 70%: {_verdict(rate_a / limit, 0.7)}); "
         f"all rates from this run, on a machine {'shared' if _loaded(cores) else 'otherwise idle'} (load average {_load():.1f} on {cores} cores)"
     )
     print(
@@ -470,6 +469,10 @@ def fork_server_ready() -> None:
     if workers.default_workers() > 1 and workers.START_METHOD in multiprocessing.get_all_start_methods():
         with multiprocessing.get_context(workers.START_METHOD).Pool(1) as pool:
             pool.apply(int)
+
+
+def _verdict(value: float, floor: float) -> str:
+    return "met" if value >= floor else "NOT met"
 
 
 def _load() -> float:
