@@ -152,6 +152,24 @@ def test_same_seed_same_fit():
     assert all(x >= y for x, y in zip(a.trace, a.trace[1:], strict=False))  # best-so-far never worsens
 
 
+def test_recheck_chooses_the_candidate_best_on_the_larger_sample():
+    episodes, params, settings = _small()
+    settings = settings.model_copy(update={"recheck": 3, "recheck_worlds": 200})
+    candidates = [{"dprk.presence_discount": 3.0, "dprk.image_weight": v} for v in (8.0, 0.0, 4.0)]
+
+    def nll_on_200(values):
+        predicted = calibration.batch_shares([calibration.with_values(p, values) for p in params], 200)
+        return calibration.neg_log_likelihood(calibration.rows(episodes, predicted), settings.smoothing)
+
+    nll = [nll_on_200(c) for c in candidates]
+    values, best = calibration.recheck(episodes, params, settings, candidates)
+    assert len(set(nll)) == 3 and nll.index(min(nll)) != 0  # a real choice, not simply the first
+    assert best == min(nll) and values == candidates[nll.index(min(nll))]
+    # a fit with a recheck reports its choice's likelihood on the larger sample
+    fitted = calibration.fit(episodes, params, settings.model_copy(update={"trials": 5}))
+    assert fitted.best_nll == nll_on_200(fitted.values)
+
+
 def test_loeo_scores_each_episode_with_weights_fitted_without_it():
     episodes, params, settings = _small(4, trials=3)
     full, fitted = calibration.loeo(episodes, params, settings, workers=1)

@@ -37,6 +37,8 @@ class FitSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     worlds: int = Field(ge=16, le=100_000)
     trials: int = Field(ge=1, le=10_000)
+    recheck: int = Field(0, ge=0, le=1_000)  # best trials re-estimated on more worlds before one is chosen
+    recheck_worlds: int = Field(1_000, ge=16, le=100_000)
     seed: int = Field(ge=0, le=2**32 - 1)
     smoothing: float = Field(gt=0, lt=1)
     workers: int | None = Field(None, ge=1, le=256)
@@ -169,12 +171,13 @@ def neg_log_likelihood(scored: Sequence[Mapping[str, Any]], smoothing: float) ->
 
 @dataclass
 class Fit:
-    """A finished fit: the best values, their spread among near-best trials, and the trace."""
+    """A finished fit: the chosen values, their spread among near-best trials, the chosen values'
+    negative log-likelihood (on the recheck's worlds when there is one) and the search's trace."""
 
     values: dict[str, float]
     spread: dict[str, tuple[float, float]]
     best_nll: float
-    trace: list[float]  # best-so-far negative log-likelihood after each trial
+    trace: list[float]  # best-so-far negative log-likelihood after each trial (on the search's worlds)
 
 
 def fit(episodes: Sequence[Episode], base: Sequence[Params], settings: FitSettings, start: Mapping[str, float] | None = None) -> Fit:
@@ -199,7 +202,25 @@ def fit(episodes: Sequence[Episode], base: Sequence[Params], settings: FitSettin
     near = done[: max(3, len(done) // 10)]
     spread = {k: (min(t.params[k] for t in near), max(t.params[k] for t in near)) for k in settings.parameters}
     trace = list(np.minimum.accumulate([t.value if t.value is not None else np.inf for t in study.trials]))
-    return Fit(values=dict(done[0].params), spread=spread, best_nll=cast(float, done[0].value), trace=[float(x) for x in trace])
+    best, best_nll = dict(done[0].params), cast(float, done[0].value)
+    if settings.recheck:
+        best, best_nll = recheck(episodes, base, settings, [dict(t.params) for t in done[: settings.recheck]])
+    return Fit(values=best, spread=spread, best_nll=best_nll, trace=[float(x) for x in trace])
+
+
+def recheck(
+    episodes: Sequence[Episode], base: Sequence[Params], settings: FitSettings, candidates: Sequence[dict[str, float]]
+) -> tuple[dict[str, float], float]:
+    """The candidate with the lowest negative log-likelihood re-estimated on `recheck_worlds` worlds,
+    and that value. Every trial of the search is scored on the same few worlds, so the best of
+    hundreds is partly the one those worlds happened to favour (the winner's curse of noisy
+    optimisation); re-estimating the leaders on many more worlds before choosing removes most of that luck."""
+    scored = []
+    for values in candidates:
+        predicted = batch_shares([with_values(p, values) for p in base], settings.recheck_worlds)
+        scored.append((neg_log_likelihood(rows(episodes, predicted, settings.anchors), settings.smoothing), values))
+    nll, values = min(scored, key=lambda s: s[0])
+    return values, nll
 
 
 def documented_values(params: Params, settings: FitSettings) -> dict[str, float]:
