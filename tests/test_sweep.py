@@ -127,6 +127,19 @@ def test_store_layout_manifest_and_load(tmp_path):
     pd.testing.assert_frame_equal(mem_runs, runs)
 
 
+def test_shards_keep_statistics_for_the_key_columns_only(tmp_path):
+    import pyarrow.parquet as pq
+
+    cfg, root = study(tmp_path)
+    run_study(cfg, root)
+    keys = {"cell", "tension.inter_korean", "flood.severity", *tables.KEYS}
+    for table in results.TABLES:
+        meta = pq.ParquetFile(sorted((root / table).glob("*.parquet"))[0]).metadata
+        group = meta.row_group(0)
+        kept = {meta.schema.column(i).name for i in range(meta.num_columns) if group.column(i).is_stats_set}
+        assert kept == keys & {meta.schema.column(i).name for i in range(meta.num_columns)}, table
+
+
 def test_resume_after_interruption_equals_uninterrupted(tmp_path):
     cfg, root = study(tmp_path, "full")
     run_study(cfg, root)

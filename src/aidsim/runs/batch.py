@@ -54,7 +54,7 @@ def run_and_store(task: tuple[str, Chunk]) -> tuple[int, int, float, dict[str, A
     root, chunk = task
     start = time.perf_counter()
     runs, resp = simulate(chunk)
-    record = Store(root).write_chunk(chunk.index, runs, resp, plain=tables.DISTINCT)
+    record = Store(root).write_chunk(chunk.index, runs, resp, plain=tables.DISTINCT, keys=("cell", *chunk.columns, *tables.KEYS))
     return chunk.index, chunk.worlds, time.perf_counter() - start, record
 
 

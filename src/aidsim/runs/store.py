@@ -96,10 +96,12 @@ def write_json(path: Path, data: Any) -> Path:
     return write_text(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
-def write_parquet(path: Path, df: pd.DataFrame, plain: tuple[str, ...] = ()) -> Path:
-    """Write `df` as Parquet; the columns named in `plain` without dictionary encoding."""
+def write_parquet(path: Path, df: pd.DataFrame, plain: tuple[str, ...] = (), keys: tuple[str, ...] | None = None) -> Path:
+    """Write `df` as Parquet; the columns named in `plain` without dictionary encoding, and, if
+    `keys` is given, statistics for those columns only (for every column otherwise)."""
     dictionary: bool | list[str] = [c for c in df.columns if c not in plain] if plain else True
-    return atomic_write(path, lambda p: df.to_parquet(p, index=False, use_dictionary=dictionary))
+    statistics: bool | list[str] = True if keys is None else [c for c in df.columns if c in keys]
+    return atomic_write(path, lambda p: df.to_parquet(p, index=False, use_dictionary=dictionary, write_statistics=statistics))
 
 
 def _git(*args: str) -> str | None:
@@ -264,11 +266,13 @@ class Store:
     def shard(self, table: str, chunk: int) -> Path:
         return self.root / table / f"chunk-{chunk:06d}.parquet"
 
-    def write_chunk(self, chunk: int, runs: pd.DataFrame, responses: pd.DataFrame, plain: tuple[str, ...] = ()) -> dict[str, Any]:
-        """Write one chunk's shards (`runs` last; the columns in `plain` without dictionary
-        encoding); return their records for the manifest."""
-        write_parquet(self.shard("responses", chunk), responses, plain)
-        write_parquet(self.shard("runs", chunk), runs, plain)
+    def write_chunk(
+        self, chunk: int, runs: pd.DataFrame, responses: pd.DataFrame, plain: tuple[str, ...] = (), keys: tuple[str, ...] | None = None
+    ) -> dict[str, Any]:
+        """Write one chunk's shards (`runs` last; see `write_parquet` for `plain` and `keys`);
+        return their records for the manifest."""
+        write_parquet(self.shard("responses", chunk), responses, plain, keys)
+        write_parquet(self.shard("runs", chunk), runs, plain, keys)
         return {"responses": file_record(self.shard("responses", chunk), len(responses)), "runs": file_record(self.shard("runs", chunk), len(runs))}
 
     def check_chunk(self, manifest: dict[str, Any], chunk: int) -> str | None:
