@@ -88,6 +88,24 @@ def test_validate_scores_the_shipped_episodes_beside_the_baselines(tmp_path):
     assert df["episode"].nunique() == int(last["episodes"]) >= 15
 
 
+@pytest.mark.parametrize(
+    ("arg", "expected"),
+    [
+        ("replicates=abc", "replicates='abc'"),
+        ("seed=-1", "seed=-1"),
+        ("report=maybe", "report='maybe'"),
+        ("cv=kfold", "cv='kfold'"),
+        ("resample=10", "resample=10"),
+    ],
+)
+def test_validate_checks_its_own_keys_in_one_line(tmp_path, arg, expected):
+    proc = aidsim(arg, f"hydra.run.dir={tmp_path}", prog="aidsim-validate")
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert lines[0].startswith("aidsim-validate: error: ") and expected in lines[0] and "allowed" in lines[0]
+    assert not (tmp_path / "validation.csv").exists()
+
+
 def test_validate_names_the_file_and_field_of_a_malformed_episode(tmp_path):
     (tmp_path / "bad.yaml").write_text("name: x\ntitle: y\nscenario: amnok_2024\nobserved: {russia: maybe}\nsources: [a]\n")
     proc = aidsim(f"episodes_dir={tmp_path}", f"hydra.run.dir={tmp_path / 'out'}", prog="aidsim-validate")

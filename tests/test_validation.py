@@ -200,6 +200,25 @@ def test_baselines_learn_only_from_rows_they_may_see():
     assert h["baseline"] == max(h["common_accuracy"], h["ladder_accuracy"])
 
 
+def test_resampling_keeps_an_episodes_rows_together():
+    # two episodes of ten rows each: one all right, one all wrong
+    df = pd.DataFrame(
+        {
+            "episode": ["a"] * 10 + ["b"] * 10,
+            "observed": ["accepted"] * 20,
+            "predicted_mode": ["accepted"] * 10 + ["ignored"] * 10,
+            "brier": [0.0] * 10 + [2.0] * 10,
+            "common_mode": ["ignored"] * 20,
+            "ladder_mode": ["ignored"] * 20,
+        }
+    )
+    iv = validation.resampled(df, draws=2000, seed=1)
+    # a draw of (a, a) or (b, b) comes up one time in four each: resampled by episode the
+    # interval spans both extremes; resampled row by row it would stay near 0.5
+    assert iv["accuracy"] == (0.0, 1.0) and iv["brier"] == (0.0, 2.0) and iv["margin"] == (0.0, 1.0)
+    assert validation.resampled(df, draws=2000, seed=1) == iv  # seeded
+
+
 def test_validate_report_is_generated_from_the_data(tmp_path):
     dest = tmp_path / "docs" / "validation.md"
     proc = run("aidsim-validate", "replicates=200", "report=true", f"report_path={dest}", f"hydra.run.dir={tmp_path / 'out'}")
@@ -220,6 +239,8 @@ def test_validate_report_is_generated_from_the_data(tmp_path):
     stances = {ep.name: ep.context.governments.seoul_stance for ep in load_episodes(EPISODES) if ep.context}
     for stance, n in seoul["episode"].map(stances).value_counts().items():
         assert f"| {stance} | {n} |" in text
+    iv = validation.resampled(df, draws=2000, seed=2024)  # conf/validate.yaml's resample and seed
+    assert f"accuracy from {iv['accuracy'][0]:.3f} to {iv['accuracy'][1]:.3f}" in text
     episodes_md = dest.with_name("episodes.md").read_text()
     for ep in load_episodes(EPISODES):
         assert f"(`{ep.name}`)" in episodes_md

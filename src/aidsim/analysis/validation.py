@@ -83,3 +83,33 @@ def headline(df: pd.DataFrame) -> dict[str, float]:
     }
     out["baseline"] = max(out["common_accuracy"], out["ladder_accuracy"])
     return out
+
+
+def resampled(df: pd.DataFrame, draws: int, seed: int, level: float = 0.95) -> dict[str, tuple[float, float]]:
+    """Intervals (central `level`) of the model's accuracy and Brier and of its accuracy margin over
+    the better baseline, over `draws` resamples of the episodes with replacement. An episode's rows
+    stay together: they share one context and, held out, one fit, so they are not independent
+    evidence, and resampling rows singly would give too narrow an interval."""
+    obs = df["observed"]
+    per = (
+        pd.DataFrame(
+            {
+                "episode": df["episode"],
+                "rows": 1,
+                "hits": df["predicted_mode"] == obs,
+                "brier": df["brier"],
+                "common": df["common_mode"] == obs,
+                "ladder": df["ladder_mode"] == obs,
+            }
+        )
+        .groupby("episode", sort=False)
+        .sum()
+    )
+    sums = per.to_numpy(dtype=float)  # episodes x (rows, hits, brier, common, ladder)
+    picks = np.random.default_rng(seed).integers(0, len(sums), size=(draws, len(sums)))
+    total = sums[picks].sum(axis=1)  # draws x columns
+    n = total[:, 0]
+    accuracy, brier = total[:, 1] / n, total[:, 2] / n
+    margin = accuracy - np.maximum(total[:, 3], total[:, 4]) / n
+    tails = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+    return {k: (float(lo), float(hi)) for k, v in (("accuracy", accuracy), ("brier", brier), ("margin", margin)) for lo, hi in [np.percentile(v, tails)]}

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Literal
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from aidsim.analysis import calibration, validation
 from aidsim.analysis.episodes import load_episodes
@@ -35,36 +37,64 @@ def fit_settings(cfg: DictConfig) -> calibration.FitSettings:
         raise ConfigError(describe(exc, calibration.FitSettings, prefix="calibration.")) from exc
 
 
+class ValidateSettings(BaseModel):
+    """aidsim-validate's own keys (conf/validate.yaml); the `calibration` section is `fit_settings`'."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    episodes_dir: str | None = None
+    cv: Literal["none", "loeo"]
+    replicates: int = Field(ge=1, le=100_000)
+    seed: int = Field(ge=0, le=2**32 - 1)
+    report: StrictBool
+    report_path: str = Field(min_length=1)
+    resample: int = Field(ge=100, le=1_000_000)
+
+    @classmethod
+    def from_config(cls, cfg: DictConfig) -> ValidateSettings:
+        """The keys of `cfg` but `calibration` and `hydra`, validated (one-line errors)."""
+        from pydantic import ValidationError
+
+        from aidsim.model.errors import describe
+
+        data = {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k not in ("calibration", "hydra")}  # type: ignore[union-attr]
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(describe(exc, cls)) from exc
+
+
+def _interval(lo_hi: tuple[float, float]) -> str:
+    return f"{lo_hi[0]:.3f} to {lo_hi[1]:.3f}"
+
+
 @hydra.main(config_path=str(conf_dir()), config_name="validate", version_base="1.3")
 def _validate(cfg: DictConfig) -> None:
-    if cfg.cv not in ("none", "loeo"):
-        raise ConfigError(f"cv={cfg.cv!r}: allowed: none, loeo")
+    s = ValidateSettings.from_config(cfg)
     folder = episodes_folder(cfg)
     episodes = load_episodes(folder)
     start = time.perf_counter()
     in_sample = None
-    if cfg.cv == "loeo":  # refits start from the documented rules, as aidsim-calibrate does
-        params = validation.base_params(episodes, int(cfg.seed), extra=calibration.UNFITTED)
+    if s.cv == "loeo":  # refits start from the documented rules, as aidsim-calibrate does
+        params = validation.base_params(episodes, s.seed, extra=calibration.UNFITTED)
         settings = fit_settings(cfg)
         workers = settings.workers or default_workers()
         full, fitted = calibration.loeo(episodes, params, settings, workers)
-        df = validation.score_loeo(episodes, params, fitted, int(cfg.replicates))
-        in_sample = validation.headline_model(validation.score_loeo(episodes, params, [full] * len(episodes), int(cfg.replicates)))
+        df = validation.score_loeo(episodes, params, fitted, s.replicates)
+        in_sample = validation.headline_model(validation.score_loeo(episodes, params, [full] * len(episodes), s.replicates))
     else:
-        params = validation.base_params(episodes, int(cfg.seed))
-        df = validation.score(episodes, params, int(cfg.replicates))
+        params = validation.base_params(episodes, s.seed)
+        df = validation.score(episodes, params, s.replicates)
     allies = {d for d, a in params[0].actors.items() if a.ally}
-    df = df.join(validation.baselines(df, allies, held_out=cfg.cv == "loeo"))
+    df = df.join(validation.baselines(df, allies, held_out=s.cv == "loeo"))
     seconds = time.perf_counter() - start
     out = output_dir()
     store.write_text(out / "validation.csv", df.to_csv(index=False))
-    store.write_json(
-        out / "provenance.json", store.provenance(int(cfg.seed), episodes_dir=str(folder), replicates=int(cfg.replicates), cv=cfg.cv, seconds=round(seconds, 1))
-    )
+    store.write_json(out / "provenance.json", store.provenance(s.seed, episodes_dir=str(folder), replicates=s.replicates, cv=s.cv, seconds=round(seconds, 1)))
     h = validation.headline(df)
     cols = ["episode", "donor", "observed", "predicted_mode", "p_observed"]
     print(df[cols].assign(p_observed=df["p_observed"].map(lambda p: f"{p:.2f}")).to_string(index=False))
-    which = "held-out (leave one episode out)" if cfg.cv == "loeo" else "in-sample"
+    intervals = validation.resampled(df, s.resample, s.seed)
+    which = "held-out (leave one episode out)" if s.cv == "loeo" else "in-sample"
     if in_sample:
         print(f"in-sample (weights fitted to all {len(episodes)} episodes): model accuracy {in_sample['accuracy']:.3f}, Brier {in_sample['brier']:.3f}")
     print(
@@ -72,12 +102,16 @@ def _validate(cfg: DictConfig) -> None:
         f"most-common-answer baseline {h['common_accuracy']:.3f} / {h['common_brier']:.3f}; "
         f"strict-ladder baseline {h['ladder_accuracy']:.3f} / {h['ladder_brier']:.3f} ({len(df)} rows, {seconds:.0f} s)"
     )
-    if cfg.report:
+    print(
+        f"95% intervals over {s.resample} resamples of the episodes: accuracy {_interval(intervals['accuracy'])}, "
+        f"Brier {_interval(intervals['brier'])}, margin over the better baseline {_interval(intervals['margin'])}"
+    )
+    if s.report:
         from aidsim.report import validation as report
 
         others = df[df["donor"] != "south_korea"]
         without_seoul = validation.headline(others) if len(others) else None
-        for path in report.write(df, h, episodes, cfg, in_sample, without_seoul):
+        for path in report.write(df, h, episodes, s, intervals, in_sample, without_seoul):
             print(f"report: {path}")
     print(f"results: {out}")
     print(f"accuracy={h['accuracy']:.3f} brier={h['brier']:.3f} baseline={h['baseline']:.3f} episodes={len(episodes)}")

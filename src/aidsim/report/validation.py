@@ -35,12 +35,15 @@ def validation_markdown(
     replicates: int,
     seed: int,
     commit: str,
+    intervals: Mapping[str, tuple[float, float]] | None = None,
+    resamples: int = 0,
     in_sample: Mapping[str, float] | None = None,
     without_seoul: Mapping[str, float] | None = None,
 ) -> str:
     """The validation report: the headline `h` (analysis.validation.headline of `df`) beside the
-    baselines (and, held out, beside the in-sample score `in_sample`), per-episode tables, Seoul's
-    rows by its government's stance (with `without_seoul`, the headline of every other row), what
+    baselines and, held out, the in-sample score `in_sample`; the scores' intervals over resampled
+    episodes (`intervals`, analysis.validation.resampled over `resamples` draws); per-episode
+    tables; Seoul's rows by its government's stance (with `without_seoul`, the headline of every other row), what
     the model gets wrong."""
     held = cv == "loeo"
     kind = "held out (leave one episode out: each episode scored by weights fitted without it)" if held else "in sample (the configured model on every episode)"
@@ -69,6 +72,18 @@ def validation_markdown(
         "",
         f"The model's accuracy is {abs(margin):.3f} {'above' if margin >= 0 else 'below'} the better baseline's.",
         "",
+        *(
+            [
+                f"How much of this is the luck of which episodes the library holds: resampling the {n_eps} episodes with replacement "
+                f"({resamples} draws; an episode's rows stay together, as they share one context{' and one fit' if held else ''}), "
+                f"95% of the draws give the model an accuracy from {intervals['accuracy'][0]:.3f} to {intervals['accuracy'][1]:.3f}, "
+                f"a Brier score from {intervals['brier'][0]:.3f} to {intervals['brier'][1]:.3f}, and a margin over the better baseline "
+                f"from {intervals['margin'][0]:+.3f} to {intervals['margin'][1]:+.3f}.",
+                "",
+            ]
+            if intervals
+            else []
+        ),
         "## Per episode",
         "",
     ]
@@ -201,6 +216,7 @@ def write(
     h: Mapping[str, float],
     episodes: Sequence[Episode],
     cfg: Any,
+    intervals: Mapping[str, tuple[float, float]] | None = None,
     in_sample: Mapping[str, float] | None = None,
     without_seoul: Mapping[str, float] | None = None,
 ) -> list[Path]:
@@ -208,7 +224,9 @@ def write(
     from aidsim.runs import store
 
     path = Path(cfg.report_path)
-    text = validation_markdown(df, h, episodes, str(cfg.cv), int(cfg.replicates), int(cfg.seed), store.git_commit(), in_sample, without_seoul)
+    text = validation_markdown(
+        df, h, episodes, str(cfg.cv), int(cfg.replicates), int(cfg.seed), store.git_commit(), intervals, int(cfg.resample), in_sample, without_seoul
+    )
     store.write_text(path, text)
     ep_path = path.with_name("episodes.md")
     store.write_text(ep_path, episodes_markdown(episodes))
