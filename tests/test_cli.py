@@ -106,6 +106,14 @@ def test_validate_checks_its_own_keys_in_one_line(tmp_path, arg, expected):
     assert not (tmp_path / "validation.csv").exists()
 
 
+@pytest.mark.parametrize("arg", ["episodes_dir=5", "preset_path=true"])
+def test_calibrate_paths_that_are_not_paths_get_one_line(tmp_path, arg):
+    proc = aidsim(arg, f"hydra.run.dir={tmp_path}", prog="aidsim-calibrate")
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"aidsim-calibrate: error: {arg.split('=')[0]}=") and "allowed: a path" in lines[0]
+
+
 def test_validate_names_the_file_and_field_of_a_malformed_episode(tmp_path):
     (tmp_path / "bad.yaml").write_text("name: x\ntitle: y\nscenario: amnok_2024\nobserved: {russia: maybe}\nsources: [a]\n")
     proc = aidsim(f"episodes_dir={tmp_path}", f"hydra.run.dir={tmp_path / 'out'}", prog="aidsim-validate")

@@ -45,3 +45,27 @@ def test_no_traceback_for_any_override(tmp_path_factory, monkeypatch, capsys, ke
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert code in (0, None) or (code == 2 and err.count("\n") == 1 and err.startswith("aidsim: error: ")), (code, err)
+
+
+VALIDATE_KEYS = ["replicates", "seed", "cv", "report", "resample", "episodes_dir", "report_path", "calibration.worlds", "nope"]
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(key=st.sampled_from(VALIDATE_KEYS), value=VALUES)
+@example(key="replicates", value="true")  # a flag given as a number once ended in a traceback
+def test_validate_has_no_traceback_for_any_override(tmp_path_factory, monkeypatch, capsys, key, value):
+    from aidsim.cli import validate as cli_validate
+
+    out = tmp_path_factory.mktemp("fuzz")
+    # small settings first (and the report, if a fuzzed `report=true` asks for one, kept in tmp); the fuzzed override last
+    monkeypatch.setattr(
+        sys, "argv", ["aidsim-validate", "replicates=16", "resample=100", f"report_path={out / 'v.md'}", f"hydra.run.dir={out}", f"{key}={value}"]
+    )
+    code = 0
+    try:
+        cli_validate.main()
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert code in (0, None) or (code == 2 and err.count("\n") == 1 and err.startswith("aidsim-validate: error: ")), (code, err)

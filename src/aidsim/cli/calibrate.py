@@ -9,7 +9,6 @@ calibration leaves nothing half-written: rerun it, and the same seed gives the s
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
@@ -18,7 +17,7 @@ from aidsim.analysis import calibration, validation
 from aidsim.analysis.episodes import load_episodes
 from aidsim.cli.guard import guarded
 from aidsim.cli.run import output_dir
-from aidsim.cli.validate import episodes_folder, fit_settings
+from aidsim.cli.validate import episodes_folder, fit_settings, path_key
 from aidsim.model.config import conf_dir
 from aidsim.runs import store
 
@@ -59,6 +58,7 @@ def convergence_figure(fit: calibration.Fit, caption: str):  # -> matplotlib Fig
 def _calibrate(cfg: DictConfig) -> None:
     settings = fit_settings(cfg)
     folder = episodes_folder(cfg)
+    preset = path_key(cfg, "preset_path") or conf_dir() / "fitted" / "library.yaml"
     episodes = load_episodes(folder)
     params = validation.base_params(episodes, settings.seed, extra=calibration.UNFITTED)
     start = time.perf_counter()
@@ -71,7 +71,6 @@ def _calibrate(cfg: DictConfig) -> None:
     caption = f"{len(episodes)} episodes, {settings.trials} trials, {settings.worlds} worlds per episode, seed {settings.seed}"
     save(convergence_figure(result, caption), out / "convergence.png")
     store.write_json(out / "provenance.json", store.provenance(settings.seed, episodes_dir=str(folder), seconds=round(seconds, 1)))
-    preset = Path(cfg.preset_path) if cfg.preset_path else conf_dir() / "fitted" / "library.yaml"
     store.write_text(preset, preset_text(result, len(episodes), settings.seed))
     for key, value in result.values.items():
         lo, hi = result.spread[key]

@@ -20,9 +20,19 @@ from aidsim.runs import store
 from aidsim.runs.workers import default_workers
 
 
+def path_key(cfg: DictConfig, key: str) -> Path | None:
+    """The path a top-level key names, None if unset; a number or a flag is one line, not a TypeError."""
+    value = cfg.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{key}={value!r}: allowed: a path (quote it if it looks like a number or a flag)")
+    return Path(value)
+
+
 def episodes_folder(cfg: DictConfig) -> Path:
     """The episode library: `episodes_dir`, or the shipped conf/episode."""
-    return Path(cfg.episodes_dir) if cfg.episodes_dir else conf_dir() / "episode"
+    return path_key(cfg, "episodes_dir") or conf_dir() / "episode"
 
 
 def fit_settings(cfg: DictConfig) -> calibration.FitSettings:
