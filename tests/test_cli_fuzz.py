@@ -36,15 +36,19 @@ VALUES = st.one_of(
 def test_no_traceback_for_any_override(tmp_path_factory, monkeypatch, capsys, key, value):
     out = tmp_path_factory.mktemp("fuzz")
     # the fuzzed override comes last, so it wins over the small defaults
-    monkeypatch.setattr(sys, "argv", ["aidsim", "replicates=3", "output.figures=false", f"hydra.run.dir={out}", f"{key}={value}"])
+    _ends_in_a_run_or_one_line(cli_run.main, ["aidsim", "replicates=3", "output.figures=false", f"hydra.run.dir={out}", f"{key}={value}"], monkeypatch, capsys)
+
+
+def _ends_in_a_run_or_one_line(main, argv, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(sys, "argv", argv)
     code = 0
     try:
-        cli_run.main()
+        main()
     except SystemExit as exc:
         code = exc.code
     err = capsys.readouterr().err
     assert "Traceback" not in err
-    assert code in (0, None) or (code == 2 and err.count("\n") == 1 and err.startswith("aidsim: error: ")), (code, err)
+    assert code in (0, None) or (code == 2 and err.count("\n") == 1 and err.startswith(f"{argv[0]}: error: ")), (code, err)
 
 
 VALIDATE_KEYS = ["replicates", "seed", "cv", "report", "resample", "episodes_dir", "report_path", "calibration.worlds", "nope"]
@@ -58,14 +62,5 @@ def test_validate_has_no_traceback_for_any_override(tmp_path_factory, monkeypatc
 
     out = tmp_path_factory.mktemp("fuzz")
     # small settings first (and the report, if a fuzzed `report=true` asks for one, kept in tmp); the fuzzed override last
-    monkeypatch.setattr(
-        sys, "argv", ["aidsim-validate", "replicates=16", "resample=100", f"report_path={out / 'v.md'}", f"hydra.run.dir={out}", f"{key}={value}"]
-    )
-    code = 0
-    try:
-        cli_validate.main()
-    except SystemExit as exc:
-        code = exc.code
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    assert code in (0, None) or (code == 2 and err.count("\n") == 1 and err.startswith("aidsim-validate: error: ")), (code, err)
+    argv = ["aidsim-validate", "replicates=16", "resample=100", f"report_path={out / 'v.md'}", f"hydra.run.dir={out}", f"{key}={value}"]
+    _ends_in_a_run_or_one_line(cli_validate.main, argv, monkeypatch, capsys)
