@@ -72,9 +72,10 @@ def _calibrate(cfg: DictConfig) -> None:
     save(convergence_figure(result, caption), out / "convergence.png")
     store.write_json(out / "provenance.json", store.provenance(settings.seed, episodes_dir=str(folder), seconds=round(seconds, 1)))
     store.write_text(preset, preset_text(result, len(episodes), settings.seed))
+    width = max(map(len, result.values))
     for key, value in result.values.items():
         lo, hi = result.spread[key]
-        print(f"{key:<32} {value:8.4g}   near-best {lo:.3g} .. {hi:.3g}")
+        print(f"{key:<{width}} {value:8.4g}   near-best {lo:.3g} .. {hi:.3g}")
     print(f"preset: {preset}")
     print(f"results: {out}")
     print(f"nll={result.best_nll:.3f} episodes={len(episodes)} trials={settings.trials} seconds={seconds:.0f}")
