@@ -26,8 +26,8 @@ them, so the store writes them plain (every other column repeats a few values an
 KEYS = ("replicate", "seed", "donor")
 """The tables' columns that say which run a row is, not how it ended. With the cell and its knobs,
 they are the only columns the store keeps Parquet statistics (each shard's min and max) for: a
-reader skips shards by them, while an outcome's min and max over 100,000 worlds skip nothing and
-cost about a tenth of the time a shard takes to write."""
+reader skips shards by them, while an outcome's min and max over a whole chunk of worlds skip
+nothing and take time to compute."""
 
 
 def _days(a: np.ndarray) -> pd.arrays.IntegerArray:
