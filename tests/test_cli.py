@@ -96,6 +96,7 @@ def test_validate_scores_the_shipped_episodes_beside_the_baselines(tmp_path):
         ("report=maybe", "report='maybe'"),
         ("cv=kfold", "cv='kfold'"),
         ("resample=10", "resample=10"),
+        ("calibration.worlds=abc", "calibration.worlds='abc'"),  # checked with cv=none too, though only cv=loeo fits
     ],
 )
 def test_validate_checks_its_own_keys_in_one_line(tmp_path, arg, expected):

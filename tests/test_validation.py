@@ -155,10 +155,10 @@ def test_same_seed_same_fit():
 def test_recheck_chooses_the_candidate_best_on_the_larger_sample():
     episodes, params, settings = _small()
     settings = settings.model_copy(update={"recheck": 3, "recheck_worlds": 200})
-    candidates = [{"dprk.presence_discount": 3.0, "dprk.image_weight": v} for v in (8.0, 0.0, 4.0)]
+    candidates = [{"dprk.decision_noise": v} for v in (3.0, 0.2, 1.0)]
 
-    def nll_on_200(values):
-        predicted = calibration.batch_shares([calibration.with_values(p, values) for p in params], 200)
+    def nll_on_200(values):  # the 200 worlds after the search's
+        predicted = calibration.batch_shares([calibration.with_values(p, values) for p in params], 200, first=settings.worlds)
         return calibration.neg_log_likelihood(calibration.rows(episodes, predicted), settings.smoothing)
 
     nll = [nll_on_200(c) for c in candidates]

@@ -75,8 +75,9 @@ PER_EPISODE = (
 """What an episode's context sets: the keys that become per-world arrays when episodes share a batch."""
 
 
-def batch_shares(params: Sequence[Params], worlds: int) -> list[dict[str, np.ndarray]]:
-    """Per episode, per donor, the share of worlds ending in each answer (in `ANSWERS` order).
+def batch_shares(params: Sequence[Params], worlds: int, first: int = 0) -> list[dict[str, np.ndarray]]:
+    """Per episode, per donor, the share of worlds ending in each answer (in `ANSWERS` order), over
+    the replicate worlds `first` to `first + worlds - 1`.
 
     Episodes that differ only in their context share one batch of `worlds` worlds each, their
     context keys becoming per-world arrays (as in the sweep engine's stacking); the batch runs to
@@ -96,7 +97,7 @@ def batch_shares(params: Sequence[Params], worlds: int) -> list[dict[str, np.nda
         horizons = [params[i].horizon_days for i in members]
         stacked = stack([params[i] for i in members], [worlds] * len(members), PER_EPISODE)
         stacked = stacked.model_copy(update={"horizon_days": max(horizons), "replicates": worlds * len(members)})
-        model = AidModel(stacked, replicates=np.tile(np.arange(worlds), len(members)), record=False)
+        model = AidModel(stacked, replicates=np.tile(np.arange(first, first + worlds), len(members)), record=False)
         for day in sorted(set(horizons)):
             model.run_for(day - model.day)
             for slot, i in enumerate(members):
@@ -199,7 +200,7 @@ def fit(episodes: Sequence[Episode], base: Sequence[Params], settings: FitSettin
 
     study.optimize(objective, n_trials=settings.trials)
     done = sorted((t for t in study.trials if t.value is not None), key=lambda t: cast(float, t.value))
-    near = done[: max(3, len(done) // 10)]
+    near = done[: max(3, len(done) // 10, settings.recheck)]  # the rechecked trials, the fit among them, included
     spread = {k: (min(t.params[k] for t in near), max(t.params[k] for t in near)) for k in settings.parameters}
     trace = list(np.minimum.accumulate([t.value if t.value is not None else np.inf for t in study.trials]))
     best, best_nll = dict(done[0].params), cast(float, done[0].value)
@@ -211,13 +212,14 @@ def fit(episodes: Sequence[Episode], base: Sequence[Params], settings: FitSettin
 def recheck(
     episodes: Sequence[Episode], base: Sequence[Params], settings: FitSettings, candidates: Sequence[dict[str, float]]
 ) -> tuple[dict[str, float], float]:
-    """The candidate with the lowest negative log-likelihood re-estimated on `recheck_worlds` worlds,
-    and that value. Every trial of the search is scored on the same few worlds, so the best of
-    hundreds is partly the one those worlds happened to favour (the winner's curse of noisy
-    optimisation); re-estimating the leaders on many more worlds before choosing removes most of that luck."""
+    """The candidate with the lowest negative log-likelihood re-estimated on `recheck_worlds` other
+    worlds (the replicates after the search's), and that value. Every trial of the search is scored
+    on the same few worlds, so the best of hundreds is partly the one those worlds happened to favour
+    (the winner's curse of noisy optimisation); re-estimating the leaders on many fresh worlds
+    before choosing removes most of that luck."""
     scored = []
     for values in candidates:
-        predicted = batch_shares([with_values(p, values) for p in base], settings.recheck_worlds)
+        predicted = batch_shares([with_values(p, values) for p in base], settings.recheck_worlds, first=settings.worlds)
         scored.append((neg_log_likelihood(rows(episodes, predicted, settings.anchors), settings.smoothing), values))
     nll, values = min(scored, key=lambda s: s[0])
     return values, nll

@@ -106,8 +106,9 @@ def resampled(df: pd.DataFrame, draws: int, seed: int, level: float = 0.95) -> d
         .sum()
     )
     sums = per.to_numpy(dtype=float)  # episodes x (rows, hits, brier, common, ladder)
-    picks = np.random.default_rng(seed).integers(0, len(sums), size=(draws, len(sums)))
-    total = sums[picks].sum(axis=1)  # draws x columns
+    e = len(sums)
+    counts = np.random.default_rng(seed).multinomial(e, np.full(e, 1 / e), size=draws)  # times each episode is drawn
+    total = counts @ sums  # draws x columns
     n = total[:, 0]
     accuracy, brier = total[:, 1] / n, total[:, 2] / n
     margin = accuracy - np.maximum(total[:, 3], total[:, 4]) / n

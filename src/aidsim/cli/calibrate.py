@@ -65,12 +65,23 @@ def _calibrate(cfg: DictConfig) -> None:
     result = calibration.fit(episodes, params, settings, start=calibration.documented_values(params[0], settings))
     seconds = time.perf_counter() - start
     out = output_dir()
-    store.write_json(out / "calibration.json", {"values": result.values, "spread": result.spread, "best_nll": result.best_nll, "trace": result.trace})
+    store.write_json(
+        out / "calibration.json",
+        {
+            "values": result.values,
+            "spread": result.spread,
+            "best_nll": result.best_nll,
+            "best_nll_worlds": settings.recheck_worlds if settings.recheck else settings.worlds,  # the trace is on `worlds`
+            "trace": result.trace,
+        },
+    )
     from aidsim.report.style import save
 
-    caption = f"{len(episodes)} episodes, {settings.trials} trials, {settings.worlds} worlds per episode, seed {settings.seed}"
+    recheck = f", the best {settings.recheck} rechecked on {settings.recheck_worlds} other worlds" if settings.recheck else ""
+    caption = f"{len(episodes)} episodes, {settings.trials} trials, {settings.worlds} worlds per episode{recheck}, seed {settings.seed}"
     save(convergence_figure(result, caption), out / "convergence.png")
-    store.write_json(out / "provenance.json", store.provenance(settings.seed, episodes_dir=str(folder), seconds=round(seconds, 1)))
+    provenance = store.provenance(settings.seed, episodes_dir=str(folder), seconds=round(seconds, 1), settings=settings.model_dump())
+    store.write_json(out / "provenance.json", provenance)
     store.write_text(preset, preset_text(result, len(episodes), settings.seed))
     width = max(map(len, result.values))
     for key, value in result.values.items():

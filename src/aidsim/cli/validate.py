@@ -23,7 +23,7 @@ from aidsim.runs.workers import default_workers
 def path_key(cfg: DictConfig, key: str) -> Path | None:
     """The path a top-level key names, None if unset; a number or a flag is one line, not a TypeError."""
     value = cfg.get(key)
-    if value is None:
+    if value is None or value == "":
         return None
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{key}={value!r}: allowed: a path (quote it if it looks like a number or a flag)")
@@ -57,7 +57,7 @@ class ValidateSettings(BaseModel):
     seed: int = Field(ge=0, le=2**32 - 1)
     report: StrictBool
     report_path: str = Field(min_length=1)
-    resample: int = Field(ge=100, le=1_000_000)
+    resample: int = Field(ge=100, le=100_000)
 
     @classmethod
     def from_config(cls, cfg: DictConfig) -> ValidateSettings:
@@ -80,13 +80,13 @@ def _interval(lo_hi: tuple[float, float]) -> str:
 @hydra.main(config_path=str(conf_dir()), config_name="validate", version_base="1.3")
 def _validate(cfg: DictConfig) -> None:
     s = ValidateSettings.from_config(cfg)
+    settings = fit_settings(cfg)  # checked whatever `cv`, so a bad calibration key is never silently ignored
     folder = episodes_folder(cfg)
     episodes = load_episodes(folder)
     start = time.perf_counter()
     in_sample = None
     if s.cv == "loeo":  # refits start from the documented rules, as aidsim-calibrate does
         params = validation.base_params(episodes, s.seed, extra=calibration.UNFITTED)
-        settings = fit_settings(cfg)
         workers = settings.workers or default_workers()
         full, fitted = calibration.loeo(episodes, params, settings, workers)
         df = validation.score_loeo(episodes, params, fitted, s.replicates)
@@ -103,7 +103,7 @@ def _validate(cfg: DictConfig) -> None:
     h = validation.headline(df)
     cols = ["episode", "donor", "observed", "predicted_mode", "p_observed"]
     print(df[cols].assign(p_observed=df["p_observed"].map(lambda p: f"{p:.2f}")).to_string(index=False))
-    intervals = validation.resampled(df, s.resample, s.seed)
+    intervals = validation.resampled(df, s.resample, s.seed) if df["episode"].nunique() > 1 else None  # one episode has no spread to show
     which = "held-out (leave one episode out)" if s.cv == "loeo" else "in-sample"
     if in_sample:
         print(f"in-sample (weights fitted to all {len(episodes)} episodes): model accuracy {in_sample['accuracy']:.3f}, Brier {in_sample['brier']:.3f}")
@@ -112,10 +112,11 @@ def _validate(cfg: DictConfig) -> None:
         f"most-common-answer baseline {h['common_accuracy']:.3f} / {h['common_brier']:.3f}; "
         f"strict-ladder baseline {h['ladder_accuracy']:.3f} / {h['ladder_brier']:.3f} ({len(df)} rows, {seconds:.0f} s)"
     )
-    print(
-        f"95% intervals over {s.resample} resamples of the episodes: accuracy {_interval(intervals['accuracy'])}, "
-        f"Brier {_interval(intervals['brier'])}, margin over the better baseline {_interval(intervals['margin'])}"
-    )
+    if intervals:
+        print(
+            f"95% intervals over {s.resample} resamples of the episodes: accuracy {_interval(intervals['accuracy'])}, "
+            f"Brier {_interval(intervals['brier'])}, margin over the better baseline {_interval(intervals['margin'])}"
+        )
     if s.report:
         from aidsim.report import validation as report
 

@@ -78,7 +78,8 @@ def validation_markdown(
                 f"({resamples} draws; an episode's rows stay together, as they share one context{' and one fit' if held else ''}), "
                 f"95% of the draws give the model an accuracy from {intervals['accuracy'][0]:.3f} to {intervals['accuracy'][1]:.3f}, "
                 f"a Brier score from {intervals['brier'][0]:.3f} to {intervals['brier'][1]:.3f}, and a margin over the better baseline "
-                f"from {intervals['margin'][0]:+.3f} to {intervals['margin'][1]:+.3f}.",
+                f"from {intervals['margin'][0]:+.3f} to {intervals['margin'][1]:+.3f}"
+                f"{' (the fits are not redone for each draw, so how much a refit would move is not in these intervals)' if held else ''}.",
                 "",
             ]
             if intervals
