@@ -25,7 +25,7 @@ def path_key(cfg: DictConfig, key: str) -> Path | None:
     value = cfg.get(key)
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str):
         raise ConfigError(f"{key}={value!r}: allowed: a path (quote it if it looks like a number or a flag)")
     return Path(value)
 
