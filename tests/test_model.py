@@ -344,11 +344,11 @@ def test_a_seated_donor_answers_a_counter_request_itself(reply, share, answer):
     """Role-play: a counter-request to a person waits for their reply instead of a random draw. Met,
     the aid is taken; refused, the offer lapses; haggled, it is taken only if the part given tips
     the answer (share 1: all of the request's value; share 0: none of it, refused outright)."""
-    # A large flood and a pinned decision spread: most worlds reach a counter-request whatever the fit.
+    # A large flood and a narrow, pinned decision spread: most worlds reach a counter-request whatever the fit.
     overrides = [
         "tension.inter_korean=0.3",
         "flood.severity=50",
-        "dprk.decision_noise=1.5",
+        "dprk.decision_noise=0.5",
         "dprk.counter_request_gain=20",
         f"dprk.haggle_share={share}",
         "replicates=50",
