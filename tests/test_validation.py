@@ -148,8 +148,19 @@ def test_same_seed_same_fit():
     episodes, params, settings = _small()
     a = calibration.fit(episodes, params, settings)
     b = calibration.fit(episodes, params, settings)
-    assert a.values == b.values and a.trace == b.trace
-    assert all(x >= y for x, y in zip(a.trace, a.trace[1:], strict=False))  # best-so-far never worsens
+    assert a.values == b.values and a.traces == b.traces
+    assert all(x >= y for trace in a.traces for x, y in zip(trace, trace[1:], strict=False))  # best-so-far never worsens
+
+
+def test_restarts_are_independent_searches_and_the_fit_is_the_best_of_them():
+    episodes, params, settings = _small(trials=6)
+    settings = settings.model_copy(update={"parameters": {**settings.parameters, "dprk.decision_noise": (0.1, 3.0)}})
+    alone = [calibration.fit(episodes, params, settings.model_copy(update={"seed": settings.seed + i})) for i in (0, 1)]
+    both = calibration.fit(episodes, params, settings.model_copy(update={"restarts": 2}))
+    assert both.traces == [a.traces[0] for a in alone]  # search i is the search seeded seed + i, unchanged
+    assert alone[0].best_nll != alone[1].best_nll
+    assert both.best_nll == min(a.best_nll for a in alone)
+    assert both.values == min(alone, key=lambda a: a.best_nll).values
 
 
 def test_recheck_chooses_the_candidate_best_on_the_larger_sample():

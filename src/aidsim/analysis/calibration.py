@@ -3,7 +3,7 @@
 The likelihood of a parameter vector is the product, over recorded (episode, donor) rows, of the
 model's share of worlds that end in the recorded answer (smoothed toward uniform, so one
 impossible row costs a finite amount), each row weighted by its confidence. It is maximised with
-optuna's TPE sampler (seeded: the same seed gives the same fit). Each episode runs as its own
+optuna's TPE sampler in a few independent searches (seeded: the same seed gives the same fit). Each episode runs as its own
 batch of worlds, since episodes differ in structure (horizon, donor politics, access), not only
 in stackable knobs; a run's cost is nearly flat in the number of worlds, so every trial uses many.
 
@@ -36,7 +36,8 @@ class FitSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     worlds: int = Field(ge=16, le=100_000)
-    trials: int = Field(ge=1, le=10_000)
+    trials: int = Field(ge=1, le=10_000)  # per search
+    restarts: int = Field(1, ge=1, le=100)  # independent TPE searches, seeded seed, seed + 1, ...
     recheck: int = Field(0, ge=0, le=1_000)  # best trials re-estimated on more worlds before one is chosen
     recheck_worlds: int = Field(1_000, ge=16, le=100_000)
     seed: int = Field(ge=0, le=2**32 - 1)
@@ -173,40 +174,48 @@ def neg_log_likelihood(scored: Sequence[Mapping[str, Any]], smoothing: float) ->
 @dataclass
 class Fit:
     """A finished fit: the chosen values, their spread among near-best trials, the chosen values'
-    negative log-likelihood (on the recheck's worlds when there is one) and the search's trace."""
+    negative log-likelihood (on the recheck's worlds when there is one) and each search's trace."""
 
     values: dict[str, float]
     spread: dict[str, tuple[float, float]]
     best_nll: float
-    trace: list[float]  # best-so-far negative log-likelihood after each trial (on the search's worlds)
+    traces: list[list[float]]  # per search, best-so-far negative log-likelihood after each trial (on the search's worlds)
 
 
 def fit(episodes: Sequence[Episode], base: Sequence[Params], settings: FitSettings, start: Mapping[str, float] | None = None) -> Fit:
-    """Fit the settings' parameters to `episodes` (each with its base Params); seeded TPE."""
+    """Fit the settings' parameters to `episodes` (each with its base Params): `restarts` seeded
+    TPE searches, their leaders rechecked on fresh worlds together.
+
+    One search can settle in a poor basin and stay there (docs/model.md, "Calibration"); several
+    shorter ones at the same cost rarely all do. Every search scores its trials on the same worlds,
+    so their leaders compare directly."""
     if len(episodes) < MIN_EPISODES:
         raise ConfigError(f"episodes: {len(episodes)} given; calibration needs at least {MIN_EPISODES}")
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = optuna.samplers.TPESampler(seed=settings.seed, multivariate=True, n_startup_trials=min(40, settings.trials))
-    study = optuna.create_study(direction="minimize", sampler=sampler)
-    if start:  # the documented values as the first trial: the search starts where the docs stand
-        study.enqueue_trial({k: float(np.clip(v, *settings.parameters[k])) for k, v in start.items() if k in settings.parameters})
 
     def objective(trial: Any) -> float:
         values = {k: trial.suggest_float(k, lo, hi) for k, (lo, hi) in settings.parameters.items()}
         predicted = batch_shares([with_values(p, values) for p in base], settings.worlds)
         return neg_log_likelihood(rows(episodes, predicted, settings.anchors), settings.smoothing)
 
-    study.optimize(objective, n_trials=settings.trials)
-    done = sorted((t for t in study.trials if t.value is not None), key=lambda t: cast(float, t.value))
+    done, traces = [], []
+    for search in range(settings.restarts):
+        sampler = optuna.samplers.TPESampler(seed=settings.seed + search, multivariate=True, n_startup_trials=min(40, settings.trials))
+        study = optuna.create_study(direction="minimize", sampler=sampler)
+        if start:  # the documented values as every search's first trial: each starts where the docs stand
+            study.enqueue_trial({k: float(np.clip(v, *settings.parameters[k])) for k, v in start.items() if k in settings.parameters})
+        study.optimize(objective, n_trials=settings.trials)
+        done += [t for t in study.trials if t.value is not None]
+        traces.append([float(x) for x in np.minimum.accumulate([t.value if t.value is not None else np.inf for t in study.trials])])
+    done.sort(key=lambda t: cast(float, t.value))
     near = done[: max(3, len(done) // 10, settings.recheck)]  # the rechecked trials, the fit among them, included
     spread = {k: (min(t.params[k] for t in near), max(t.params[k] for t in near)) for k in settings.parameters}
-    trace = list(np.minimum.accumulate([t.value if t.value is not None else np.inf for t in study.trials]))
     best, best_nll = dict(done[0].params), cast(float, done[0].value)
     if settings.recheck:
         best, best_nll = recheck(episodes, base, settings, [dict(t.params) for t in done[: settings.recheck]])
-    return Fit(values=best, spread=spread, best_nll=best_nll, trace=[float(x) for x in trace])
+    return Fit(values=best, spread=spread, best_nll=best_nll, traces=traces)
 
 
 def recheck(

@@ -41,13 +41,18 @@ def preset_text(fit: calibration.Fit, episodes: int, seed: int) -> str:
     return "\n".join(head) + "\n" + body
 
 
-def convergence_figure(fit: calibration.Fit, caption: str):  # -> matplotlib Figure
-    """Best-so-far negative log-likelihood after each trial."""
+def convergence_figure(fit: calibration.Fit, caption: str, seed: int):  # -> matplotlib Figure
+    """Best-so-far negative log-likelihood after each trial, a line per search."""
     from matplotlib.figure import Figure
+
+    from aidsim.report.style import SERIES
 
     fig = Figure(figsize=(6, 3.4), layout="constrained")
     ax = fig.add_subplot()
-    ax.plot(range(1, len(fit.trace) + 1), fit.trace, color="#0072B2", marker="o", ms=2)
+    for i, trace in enumerate(fit.traces):
+        ax.plot(range(1, len(trace) + 1), trace, color=SERIES[i % len(SERIES)], marker="o", ms=2, label=f"search {i + 1} (seed {seed + i})")
+    if len(fit.traces) > 1:
+        ax.legend(fontsize=8, loc="upper right", frameon=False)
     ax.set_xlabel("trial")
     ax.set_ylabel("best negative log-likelihood\n(confidence-weighted)")
     ax.set_title(caption, fontsize=9)
@@ -72,14 +77,15 @@ def _calibrate(cfg: DictConfig) -> None:
             "spread": result.spread,
             "best_nll": result.best_nll,
             "best_nll_worlds": settings.recheck_worlds if settings.recheck else settings.worlds,  # the trace is on `worlds`
-            "trace": result.trace,
+            "traces": result.traces,
         },
     )
     from aidsim.report.style import save
 
     recheck = f", the best {settings.recheck} rechecked on {settings.recheck_worlds} other worlds" if settings.recheck else ""
-    caption = f"{len(episodes)} episodes, {settings.trials} trials, {settings.worlds} worlds per episode{recheck}, seed {settings.seed}"
-    save(convergence_figure(result, caption), out / "convergence.png")
+    searches = f"{settings.restarts} searches of {settings.trials} trials" if settings.restarts > 1 else f"{settings.trials} trials"
+    caption = f"{len(episodes)} episodes, {searches}, {settings.worlds} worlds per episode{recheck}, seed {settings.seed}"
+    save(convergence_figure(result, caption, settings.seed), out / "convergence.png")
     provenance = store.provenance(settings.seed, episodes_dir=str(folder), seconds=round(seconds, 1), settings=settings.model_dump())
     store.write_json(out / "provenance.json", provenance)
     store.write_text(preset, preset_text(result, len(episodes), settings.seed))
@@ -89,7 +95,7 @@ def _calibrate(cfg: DictConfig) -> None:
         print(f"{key:<{width}} {value:8.4g}   near-best {lo:.3g} .. {hi:.3g}")
     print(f"preset: {preset}")
     print(f"results: {out}")
-    print(f"nll={result.best_nll:.3f} episodes={len(episodes)} trials={settings.trials} seconds={seconds:.0f}")
+    print(f"nll={result.best_nll:.3f} episodes={len(episodes)} trials={settings.trials * settings.restarts} seconds={seconds:.0f}")
 
 
 main = guarded(_calibrate, "aidsim-calibrate")
