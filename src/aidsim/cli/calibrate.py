@@ -76,7 +76,7 @@ def _calibrate(cfg: DictConfig) -> None:
             "values": result.values,
             "spread": result.spread,
             "best_nll": result.best_nll,
-            "best_nll_worlds": settings.recheck_worlds if settings.recheck else settings.worlds,  # the trace is on `worlds`
+            "best_nll_worlds": settings.recheck_worlds if settings.recheck else settings.worlds,  # the traces are on `worlds`
             "traces": result.traces,
         },
     )
