@@ -106,9 +106,15 @@ def test_a_seated_donor_waits_for_the_student():
     assert room.decisions == [(1, None), (2, S.Offer("direct", 1.0, 0.0, 1.0))]
 
 
-def test_a_counter_request_waits_for_the_students_reply():
-    # Without 2024's self-reliance line, under which no offer from Seoul could be tipped by a counter-request.
+def test_a_counter_request_waits_for_the_students_reply(monkeypatch):
+    # Without 2024's self-reliance line, under which no offer from Seoul could be tipped by a counter-request,
+    # and with Pyongyang's side pinned as in test_model's role-play test (a narrow decision spread, a
+    # counter-request worth much), so that this one world reaches a counter-request whatever the fit.
+    made = S.settings_params
+    pinned = {"dprk.decision_noise": 0.5, "dprk.counter_request_gain": 20.0}
+    monkeypatch.setattr(S, "settings_params", lambda preset, knobs, seed, replicates=1: made(preset, {**knobs, **pinned}, seed, replicates))
     room = S.Classroom(preset="own_strength_dropped", seat="south_korea", knobs={"tension.inter_korean": 0.3, "flood.severity": 100})
+    assert room.params.dprk.counter_request_gain == pinned["dprk.counter_request_gain"]
     room.step(S.Offer("red_cross", 0.3, 0.3, 0.5), decided=True)
     while not room.awaiting_reply and room.day < 10:
         room.step()
