@@ -3,9 +3,9 @@
 The likelihood of a parameter vector is the product, over recorded (episode, donor) rows, of the
 model's share of worlds that end in the recorded answer (smoothed toward uniform, so one
 impossible row costs a finite amount), each row weighted by its confidence. It is maximised with
-optuna's TPE sampler in a few independent searches (seeded: the same seed gives the same fit). Each episode runs as its own
-batch of worlds, since episodes differ in structure (horizon, donor politics, access), not only
-in stackable knobs; a run's cost is nearly flat in the number of worlds, so every trial uses many.
+optuna's TPE sampler in a few independent searches (seeded: the same seed gives the same fit).
+Episodes share batches of worlds, their contexts stacked as per-world knobs (`batch_shares`); a
+run's cost is nearly flat in the number of worlds, so the whole library costs about one episode.
 
 `loeo` refits without each episode in turn and scores the held-out one: the honest score.
 """
