@@ -399,7 +399,7 @@ def main() -> None:
     ap.add_argument("--batch-replicates", type=int, default=2, help="worlds per cell for batch_run")
     ap.add_argument("--reference-replicates", type=int, default=20, help="worlds per cell for the scalar Mesa reference (20 x 121 = 2,420 runs)")
     ap.add_argument("--workers", type=int, default=None, help="aidsim workers (default: all cores)")
-    ap.add_argument("--rounds", type=int, default=3, help="engine runs, each followed by the all-cores-busy limit; medians are reported")
+    ap.add_argument("--rounds", type=int, default=5, help="engine runs, each followed by the all-cores-busy limit; medians are reported")
     args = ap.parse_args()
 
     cores = args.workers or workers.default_workers()

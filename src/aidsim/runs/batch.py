@@ -27,7 +27,7 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from aidsim.model.model import AidModel
-from aidsim.model.params import DONORS, Params
+from aidsim.model.params import Params
 from aidsim.runs import tables
 from aidsim.runs.cells import Cells, Chunk, knob, model_dict, validate_cells
 from aidsim.runs.store import Store
@@ -42,11 +42,7 @@ def simulate(chunk: Chunk) -> tuple[pd.DataFrame, pd.DataFrame]:
     lead = {"cell": np.repeat(chunk.cells.astype(np.int64), n)}
     for key, values in chunk.columns.items():
         lead[key] = np.repeat(values, n)
-    runs, resp = tables.runs(model), tables.responses(model)
-    d = len(DONORS)
-    runs = pd.concat([pd.DataFrame(lead), runs], axis=1)
-    resp = pd.concat([pd.DataFrame({k: np.repeat(v, d) for k, v in lead.items()}), resp], axis=1)
-    return runs, resp
+    return tables.runs(model, lead), tables.responses(model, lead)
 
 
 def run_and_store(task: tuple[str, Chunk]) -> tuple[int, int, float, dict[str, Any]]:

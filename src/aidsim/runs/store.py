@@ -23,6 +23,7 @@ run (and refused by `load`). Shards are plain Parquet with one schema per table,
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -123,13 +124,18 @@ def git_commit() -> str:
 
 
 def _versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
-    versions: dict[str, str | None] = {}
+    return dict(_installed(names))
+
+
+@functools.cache  # reading package metadata takes tens of ms, and versions do not change under a running process
+def _installed(names: tuple[str, ...]) -> tuple[tuple[str, str | None], ...]:
+    versions: list[tuple[str, str | None]] = []
     for name in names:
         try:
-            versions[name] = metadata.version(name)
+            versions.append((name, metadata.version(name)))
         except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+            versions.append((name, None))
+    return tuple(versions)
 
 
 def model_code_hash() -> str:

@@ -6,6 +6,7 @@ how often it offered, when, how Pyongyang answered, how often its aid was accept
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,13 +41,18 @@ def _category(codes: np.ndarray, categories: tuple[str, ...]) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=list(categories))
 
 
-def responses(model: AidModel) -> pd.DataFrame:
-    """The per-(replicate, donor) table, replicate-major."""
+NO_LEAD: Mapping[str, np.ndarray] = {}
+
+
+def responses(model: AidModel, lead: Mapping[str, np.ndarray] = NO_LEAD) -> pd.DataFrame:
+    """The per-(replicate, donor) table, replicate-major; `lead`: per-world columns put in front
+    (a sweep's cell and knobs), repeated for each donor."""
     w, d = model.worlds, len(DONORS)
     stack = lambda name: np.stack([getattr(a, name) for a in model.donors], axis=1).reshape(-1)  # noqa: E731
     status, first = stack("status"), stack("first_answer")
     return pd.DataFrame(
         {
+            **{k: np.repeat(v, d) for k, v in lead.items()},
             "replicate": np.repeat(model.replicate_ids, d),
             "donor": _category(np.tile(np.arange(d, dtype=np.int8), w), DONORS),
             "offer_day": _days(stack("offer_day")),
@@ -56,33 +62,39 @@ def responses(model: AidModel) -> pd.DataFrame:
             "requested": stack("requested"),
             "countered": stack("countered"),
             "aid_delivered": stack("delivered"),
-        }
+        },
+        copy=False,  # every column is a new array: pandas need not copy it again
     )
 
 
-def runs(model: AidModel) -> pd.DataFrame:
-    """The per-replicate table."""
-    accept = np.stack([a.accept_day for a in model.donors], axis=1)  # (worlds, donors)
-    accepted = accept != NO_DAY
-    when = np.where(accepted, accept, np.iinfo(np.int32).max)
-    first_day, first_donor = when.min(axis=1), when.argmin(axis=1)
-    any_acc = accepted.any(axis=1)
-    rungs = np.array([a.profile.rung for a in model.donors])
-    reached = accepted | np.stack([a.requested for a in model.donors], axis=1)
+def runs(model: AidModel, lead: Mapping[str, np.ndarray] = NO_LEAD) -> pd.DataFrame:
+    """The per-replicate table; `lead`: per-world columns put in front (a sweep's cell and knobs)."""
+    # Donor by donor over whole arrays of worlds (faster than reducing a (worlds, donors) stack
+    # along its short axis); a tie goes to the donor listed first, as argmin would.
+    first_day = np.full(model.worlds, np.iinfo(np.int32).max, dtype=np.int32)
+    first_donor = np.full(model.worlds, -1, dtype=np.int8)
+    deepest = np.zeros(model.worlds, dtype=np.int8)
+    for i, a in enumerate(model.donors):
+        accepted = a.accept_day != NO_DAY
+        earlier = accepted & (a.accept_day < first_day)
+        first_day[earlier], first_donor[earlier] = a.accept_day[earlier], i
+        deepest[(accepted | a.requested) & (deepest < a.profile.rung)] = a.profile.rung
+    any_acc = first_donor >= 0
     d = model.dprk
     total = d.domestic + d.foreign
     return pd.DataFrame(
         {
+            **lead,
             "replicate": model.replicate_ids,
             "seed": model.params.seed,
             "any_accepted": any_acc,
             "first_accept_day": _days(np.where(any_acc, first_day, NO_DAY)),
-            "first_accept_donor": _category(np.where(any_acc, first_donor, -1), DONORS),
+            "first_accept_donor": _category(first_donor, DONORS),
             "domestic_share": np.divide(d.domestic, total, out=np.ones_like(total), where=total > 0),
             "peak_unmet_need": d.peak_unmet,
-            "deepest_rung": np.where(reached, rungs, 0).max(axis=1).astype(np.int8),
+            "deepest_rung": deepest,
         }
-    )
+    )  # copied: `lead` and `replicate_ids` may be arrays the caller keeps
 
 
 def summary(resp: pd.DataFrame) -> pd.DataFrame:
