@@ -41,10 +41,10 @@ def _category(codes: np.ndarray, categories: tuple[str, ...]) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=list(categories))
 
 
-NO_LEAD: Mapping[str, np.ndarray] = {}
+_NO_LEAD: Mapping[str, np.ndarray] = {}
 
 
-def responses(model: AidModel, lead: Mapping[str, np.ndarray] = NO_LEAD) -> pd.DataFrame:
+def responses(model: AidModel, lead: Mapping[str, np.ndarray] = _NO_LEAD) -> pd.DataFrame:
     """The per-(replicate, donor) table, replicate-major; `lead`: per-world columns put in front
     (a sweep's cell and knobs), repeated for each donor."""
     w, d = model.worlds, len(DONORS)
@@ -67,7 +67,7 @@ def responses(model: AidModel, lead: Mapping[str, np.ndarray] = NO_LEAD) -> pd.D
     )
 
 
-def runs(model: AidModel, lead: Mapping[str, np.ndarray] = NO_LEAD) -> pd.DataFrame:
+def runs(model: AidModel, lead: Mapping[str, np.ndarray] = _NO_LEAD) -> pd.DataFrame:
     """The per-replicate table; `lead`: per-world columns put in front (a sweep's cell and knobs)."""
     # Donor by donor over whole arrays of worlds (faster than reducing a (worlds, donors) stack
     # along its short axis); a tie goes to the donor listed first, as argmin would.
