@@ -107,6 +107,22 @@ def test_validate_checks_its_own_keys_in_one_line(tmp_path, arg, expected):
     assert not (tmp_path / "validation.csv").exists()
 
 
+@pytest.mark.parametrize(
+    ("prog", "arg", "expected"),
+    [
+        # a model key is not one of these commands' keys: the line lists the command's own, not the model's
+        ("aidsim-validate", "dprk.capacity=1", "dprk: unknown key; allowed keys here: calibration, cv, episodes_dir, replicates, report, report_path, resample, seed"),
+        ("aidsim-calibrate", "flood.severity=2", "flood: unknown key; allowed keys here: calibration, episodes_dir, preset_path"),
+        ("aidsim-validate", "calibration.trails=5", "calibration.trails: unknown key; allowed keys here: anchors, parameters, recheck"),
+    ],
+)
+def test_validate_and_calibrate_name_their_own_keys_for_an_unknown_one(tmp_path, prog, arg, expected):
+    proc = aidsim(arg, f"hydra.run.dir={tmp_path}", prog=prog)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"{prog}: error: {expected}"), lines[0]
+
+
 @pytest.mark.parametrize("arg", ["episodes_dir=5", "preset_path=true"])
 def test_calibrate_paths_that_are_not_paths_get_one_line(tmp_path, arg):
     proc = aidsim(arg, f"hydra.run.dir={tmp_path}", prog="aidsim-calibrate")

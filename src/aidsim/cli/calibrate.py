@@ -98,4 +98,4 @@ def _calibrate(cfg: DictConfig) -> None:
     print(f"nll={result.best_nll:.3f} episodes={len(episodes)} trials={settings.trials * settings.restarts} seconds={seconds:.0f}")
 
 
-main = guarded(_calibrate, "aidsim-calibrate")
+main = guarded(_calibrate, "aidsim-calibrate", own_config="calibrate")

@@ -128,4 +128,4 @@ def _validate(cfg: DictConfig) -> None:
     print(f"accuracy={h['accuracy']:.3f} brier={h['brier']:.3f} baseline={h['baseline']:.3f} episodes={len(episodes)}")
 
 
-main = guarded(_validate, "aidsim-validate")
+main = guarded(_validate, "aidsim-validate", own_config="validate")
