@@ -111,7 +111,7 @@ def test_validate_checks_its_own_keys_in_one_line(tmp_path, arg, expected):
     ("prog", "arg", "expected"),
     [
         # a model key is not one of these commands' keys: the line lists the command's own, not the model's
-        ("aidsim-validate", "dprk.capacity=1", "dprk: unknown key; allowed keys here: calibration, cv, episodes_dir, replicates, report, report_path, resample, seed"),
+        ("aidsim-validate", "dprk.capacity=1", "dprk: unknown key; allowed keys here: calibration, cv, episodes_dir, replicates, report, report_path"),
         ("aidsim-calibrate", "flood.severity=2", "flood: unknown key; allowed keys here: calibration, episodes_dir, preset_path"),
         ("aidsim-validate", "calibration.trails=5", "calibration.trails: unknown key; allowed keys here: anchors, parameters, recheck"),
     ],
