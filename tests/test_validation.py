@@ -163,6 +163,37 @@ def test_restarts_are_independent_searches_and_the_fit_is_the_best_of_them():
     assert both.values == min(alone, key=lambda a: a.best_nll).values
 
 
+def test_the_refinement_goes_below_the_searches_best_and_is_reproducible():
+    episodes, params, settings = _small(n_episodes=6, trials=3)
+    settings = settings.model_copy(update={"parameters": {**settings.parameters, "dprk.decision_noise": (0.1, 3.0)}})
+    searched = calibration.fit(episodes, params, settings)
+    refined = calibration.fit(episodes, params, settings.model_copy(update={"refine": 12}))
+    again = calibration.fit(episodes, params, settings.model_copy(update={"refine": 12}))
+    assert refined.traces == searched.traces  # the searches are untouched; the refinement comes after them
+    assert len(refined.refine_trace) >= 12  # whole generations: at least the trials asked for
+    assert refined.best_nll < searched.best_nll  # same worlds, no recheck: directly comparable
+    assert refined.values == again.values and refined.refine_trace == again.refine_trace
+    lo, hi = refined.spread["dprk.decision_noise"]
+    assert lo <= refined.values["dprk.decision_noise"] <= hi  # the spread shown beside a value contains it
+
+
+def test_one_rung_threshold_is_fitted_as_an_element_of_its_list():
+    from omegaconf import OmegaConf
+
+    from aidsim.cli.calibrate import preset_text
+
+    episodes, params, _ = _small()
+    documented = list(params[0].dprk.rung_thresholds)
+    moved = calibration.with_values(params[0], {"dprk.rung_thresholds.0": 0.4})
+    assert moved.dprk.rung_thresholds == [0.4, *documented[1:]]
+    with pytest.raises(ValueError, match="dprk.rung_thresholds.3: unknown"):
+        calibration.FitSettings(worlds=16, trials=1, seed=0, smoothing=0.02, parameters={"dprk.rung_thresholds.3": (0.1, 1.0)})
+    # the preset writes the whole list, so loading it sets the fitted element and keeps the others
+    fit = calibration.Fit(values={"dprk.rung_thresholds.0": 0.4, "dprk.image_weight": 2.0}, spread={}, best_nll=1.0, traces=[], refine_trace=[])
+    text = preset_text(fit, params[0], len(episodes), 7)
+    assert OmegaConf.to_container(OmegaConf.create(text))["dprk"]["rung_thresholds"] == [0.4, *documented[1:]]
+
+
 def test_recheck_chooses_the_candidate_best_on_the_larger_sample():
     episodes, params, settings = _small()
     settings = settings.model_copy(update={"recheck": 3, "recheck_worlds": 200})

@@ -13,7 +13,7 @@ run's cost is nearly flat in the number of worlds, so the whole library costs ab
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -38,6 +38,7 @@ class FitSettings(BaseModel):
     worlds: int = Field(ge=16, le=100_000)
     trials: int = Field(ge=1, le=10_000)  # per search
     restarts: int = Field(1, ge=1, le=100)  # independent TPE searches, seeded seed, seed + 1, ...
+    refine: int = Field(0, ge=0, le=10_000)  # CMA-ES trials from the searches' best (0: none)
     recheck: int = Field(0, ge=0, le=1_000)  # best trials re-estimated on more worlds before one is chosen
     recheck_worlds: int = Field(1_000, ge=16, le=100_000)
     seed: int = Field(ge=0, le=2**32 - 1)
@@ -53,9 +54,13 @@ class FitSettings(BaseModel):
         for key, (lo, hi) in self.parameters.items():
             parts = key.split(".")
             dprk_key = len(parts) == 2 and parts[0] == "dprk" and parts[1] in Ladder.model_fields
+            rung_key = len(parts) == 3 and parts[:2] == ["dprk", "rung_thresholds"] and parts[2] in ("0", "1", "2")
             offer_key = len(parts) == 4 and parts[0] == "actors" and parts[1] in DONORS and parts[2] == "offer" and parts[3] in OfferRule.model_fields
-            if not (dprk_key or offer_key):
-                raise ValueError(f"calibration.parameters.{key}: unknown; allowed: dprk.<decision weight> or actors.<donor>.offer.<offer rule field>")
+            if not (dprk_key or rung_key or offer_key):
+                raise ValueError(
+                    f"calibration.parameters.{key}: unknown; allowed: dprk.<decision weight>, dprk.rung_thresholds.<0-2> "
+                    "or actors.<donor>.offer.<offer rule field>"
+                )
             if not lo < hi:
                 raise ValueError(f"calibration.parameters.{key}=[{lo}, {hi}]: allowed: [low, high] with low < high")
         return self
@@ -111,8 +116,35 @@ def batch_shares(params: Sequence[Params], worlds: int, first: int = 0) -> list[
     return out
 
 
+def config_values(params: Params, values: Mapping[str, float]) -> dict[str, Any]:
+    """Fitted values as the config keys they set. A list element (`dprk.rung_thresholds.0`: the
+    allies' rung) sets the whole list, its other elements as `params` has them; the fitted preset
+    and every trial set the same keys this way."""
+    out: dict[str, Any] = {}
+    for key, v in values.items():
+        head, _, last = key.rpartition(".")
+        if last.isdigit():
+            current = out.get(head)
+            if current is None:
+                current = list(_get(params, head))
+            current[int(last)] = v
+            out[head] = current
+        else:
+            out[key] = v
+    return out
+
+
+def _get(params: Params, dotted: str) -> Any:
+    node: Any = params
+    for part in dotted.split("."):
+        node = node[part] if isinstance(node, dict) else getattr(node, part)
+    return node
+
+
 def with_values(params: Params, values: Mapping[str, float]) -> Params:
-    """`params` with fitted values set: `dprk.<field>` and `actors.<donor>.offer.<field>` (validated)."""
+    """`params` with fitted values set: `dprk.<field>` (or an element of `dprk.rung_thresholds`)
+    and `actors.<donor>.offer.<field>` (validated)."""
+    values = config_values(params, values)
     dprk = {k.partition(".")[2]: v for k, v in values.items() if k.startswith("dprk.")}
     update: dict[str, Any] = {"dprk": params.dprk.model_validate(params.dprk.model_dump() | dprk)} if dprk else {}
     offers: dict[str, dict[str, float]] = {}
@@ -180,25 +212,32 @@ class Fit:
     spread: dict[str, tuple[float, float]]
     best_nll: float
     traces: list[list[float]]  # per search, best-so-far negative log-likelihood after each trial (on the search's worlds)
+    refine_trace: list[float]  # the same for the CMA-ES refinement (empty without one)
 
 
 def fit(episodes: Sequence[Episode], base: Sequence[Params], settings: FitSettings, start: Mapping[str, float] | None = None) -> Fit:
     """Fit the settings' parameters to `episodes` (each with its base Params): `restarts` seeded
-    TPE searches, their leaders rechecked on fresh worlds together.
+    TPE searches, a CMA-ES refinement from their best (`refine` trials), and the leaders of all
+    rechecked on fresh worlds together.
 
     One search can settle in a poor basin and stay there (docs/model.md, "Calibration"); several
-    shorter ones at the same cost rarely all do. Every search scores its trials on the same worlds,
-    so their leaders compare directly."""
+    shorter ones at the same cost rarely all do. TPE finds the basin but closes in on its floor
+    slowly in a dozen dimensions; CMA-ES, which adapts its steps to the basin's shape, does that
+    part. Every trial is scored on the same worlds, so all leaders compare directly. The spread
+    is read from the searches' trials only: the refinement's cluster around one point would make
+    every value look pinned down."""
     if len(episodes) < MIN_EPISODES:
         raise ConfigError(f"episodes: {len(episodes)} given; calibration needs at least {MIN_EPISODES}")
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-    def objective(trial: Any) -> float:
-        values = {k: trial.suggest_float(k, lo, hi) for k, (lo, hi) in settings.parameters.items()}
+    def nll(values: dict[str, float]) -> float:
         predicted = batch_shares([with_values(p, values) for p in base], settings.worlds)
         return neg_log_likelihood(rows(episodes, predicted, settings.anchors), settings.smoothing)
+
+    def objective(trial: Any) -> float:
+        return nll({k: trial.suggest_float(k, lo, hi) for k, (lo, hi) in settings.parameters.items()})
 
     done, traces = [], []
     for search in range(settings.restarts):
@@ -212,10 +251,40 @@ def fit(episodes: Sequence[Episode], base: Sequence[Params], settings: FitSettin
     done.sort(key=lambda t: cast(float, t.value))
     near = done[: max(3, len(done) // 10, settings.recheck)]  # the rechecked trials, the fit among them, included
     spread = {k: (min(t.params[k] for t in near), max(t.params[k] for t in near)) for k in settings.parameters}
-    best, best_nll = dict(done[0].params), cast(float, done[0].value)
+    leaders = [(cast(float, t.value), dict(t.params)) for t in done]
+    refined = refine(nll, leaders[0][1], settings)
+    leaders = sorted(leaders + refined, key=lambda r: r[0])
+    best_nll, best = leaders[0]
     if settings.recheck:
-        best, best_nll = recheck(episodes, base, settings, [dict(t.params) for t in done[: settings.recheck]])
-    return Fit(values=best, spread=spread, best_nll=best_nll, traces=traces)
+        best, best_nll = recheck(episodes, base, settings, [values for _, values in leaders[: settings.recheck]])
+    spread = {k: (min(lo, best[k]), max(hi, best[k])) for k, (lo, hi) in spread.items()}  # the fit may lie outside the searches' range
+    refine_trace = [float(x) for x in np.minimum.accumulate([v for v, _ in refined])] if refined else []
+    return Fit(values=best, spread=spread, best_nll=best_nll, traces=traces, refine_trace=refine_trace)
+
+
+def refine(nll: Callable[[dict[str, float]], float], start: Mapping[str, float], settings: FitSettings) -> list[tuple[float, dict[str, float]]]:
+    """CMA-ES (the `cmaes` library) from `start` for about `settings.refine` trials, in coordinates
+    scaled to [0, 1] per parameter (a step of 0.1 is a tenth of each range), seeded by `seed`:
+    every trial's (nll, values), in order. Whole generations only, so the count is rounded up."""
+    if not settings.refine:
+        return []
+    from cmaes import CMA
+
+    keys = list(settings.parameters)
+    lo = np.array([settings.parameters[k][0] for k in keys])
+    span = np.array([settings.parameters[k][1] for k in keys]) - lo
+    mean = np.clip((np.array([start[k] for k in keys]) - lo) / span, 0.0, 1.0)
+    cma = CMA(mean=mean, sigma=0.1, bounds=np.tile([0.0, 1.0], (len(keys), 1)), seed=settings.seed)
+    out: list[tuple[float, dict[str, float]]] = []
+    while len(out) < settings.refine:
+        told = []
+        for _ in range(cma.population_size):
+            x = cma.ask()
+            values = {k: float(v) for k, v in zip(keys, lo + x * span, strict=True)}
+            out.append((nll(values), values))
+            told.append((x, out[-1][0]))
+        cma.tell(told)
+    return out
 
 
 def recheck(

@@ -9,6 +9,7 @@ calibration leaves nothing half-written: rerun it, and the same seed gives the s
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import hydra
 from omegaconf import DictConfig
@@ -21,14 +22,19 @@ from aidsim.cli.validate import episodes_folder, fit_settings, path_key
 from aidsim.model.config import conf_dir
 from aidsim.runs import store
 
+if TYPE_CHECKING:
+    from aidsim.model.params import Params
 
-def preset_text(fit: calibration.Fit, episodes: int, seed: int) -> str:
-    """The `fitted: library` preset: the fitted values, set over the documented rules."""
+
+def preset_text(fit: calibration.Fit, documented: Params, episodes: int, seed: int) -> str:
+    """The `fitted: library` preset: the fitted values, set over the documented rules (`documented`
+    fills the rest of a list one element of which was fitted)."""
     from omegaconf import OmegaConf
 
     tree = OmegaConf.create()
-    for key, value in fit.values.items():
-        OmegaConf.update(tree, key, round(float(value), 4), force_add=True)
+    rounded = {key: round(float(value), 4) for key, value in fit.values.items()}
+    for key, value in calibration.config_values(documented, rounded).items():
+        OmegaConf.update(tree, key, value, force_add=True)
     body = OmegaConf.to_yaml(tree)
     spread = [f"#   {key}: {fit.values[key]:.4g} (near-best trials {lo:.3g} to {hi:.3g})" for key, (lo, hi) in fit.spread.items()]
     head = [
@@ -51,7 +57,16 @@ def convergence_figure(fit: calibration.Fit, caption: str, seed: int):  # -> mat
     ax = fig.add_subplot()
     for i, trace in enumerate(fit.traces):
         ax.plot(range(1, len(trace) + 1), trace, color=SERIES[i % len(SERIES)], marker="o", ms=2, label=f"search {i + 1} (seed {seed + i})")
-    if len(fit.traces) > 1:
+    if fit.refine_trace:
+        ax.plot(
+            range(1, len(fit.refine_trace) + 1),
+            fit.refine_trace,
+            color=SERIES[len(fit.traces) % len(SERIES)],
+            marker="o",
+            ms=2,
+            label="CMA-ES refinement of the best",
+        )
+    if len(fit.traces) + bool(fit.refine_trace) > 1:
         ax.legend(fontsize=8, loc="upper right", frameon=False)
     ax.set_xlabel("trial")
     ax.set_ylabel("best negative log-likelihood\n(confidence-weighted)")
@@ -78,24 +93,26 @@ def _calibrate(cfg: DictConfig) -> None:
             "best_nll": result.best_nll,
             "best_nll_worlds": settings.recheck_worlds if settings.recheck else settings.worlds,  # the traces are on `worlds`
             "traces": result.traces,
+            "refine_trace": result.refine_trace,
         },
     )
     from aidsim.report.style import save
 
     recheck = f", the best {settings.recheck} rechecked on {settings.recheck_worlds} other worlds" if settings.recheck else ""
     searches = f"{settings.restarts} searches of {settings.trials} trials" if settings.restarts > 1 else f"{settings.trials} trials"
+    searches += f", {len(result.refine_trace)} CMA-ES trials" if result.refine_trace else ""
     caption = f"{len(episodes)} episodes, {searches}, {settings.worlds} worlds per episode{recheck}, seed {settings.seed}"
     save(convergence_figure(result, caption, settings.seed), out / "convergence.png")
     provenance = store.provenance(settings.seed, episodes_dir=str(folder), seconds=round(seconds, 1), settings=settings.model_dump())
     store.write_json(out / "provenance.json", provenance)
-    store.write_text(preset, preset_text(result, len(episodes), settings.seed))
+    store.write_text(preset, preset_text(result, params[0], len(episodes), settings.seed))
     width = max(map(len, result.values))
     for key, value in result.values.items():
         lo, hi = result.spread[key]
         print(f"{key:<{width}} {value:8.4g}   near-best {lo:.3g} .. {hi:.3g}")
     print(f"preset: {preset}")
     print(f"results: {out}")
-    print(f"nll={result.best_nll:.3f} episodes={len(episodes)} trials={settings.trials * settings.restarts} seconds={seconds:.0f}")
+    print(f"nll={result.best_nll:.3f} episodes={len(episodes)} trials={settings.trials * settings.restarts + len(result.refine_trace)} seconds={seconds:.0f}")
 
 
 main = guarded(_calibrate, "aidsim-calibrate", own_config="calibrate")
