@@ -97,6 +97,8 @@ def test_validate_scores_the_shipped_episodes_beside_the_baselines(tmp_path):
         ("cv=kfold", "cv='kfold'"),
         ("resample=10", "resample=10"),
         ("calibration.worlds=abc", "calibration.worlds='abc'"),  # checked with cv=none too, though only cv=loeo fits
+        ("calibration.refine=true", "calibration.refine=true"),  # a flag is not a count (pydantic alone would read 1)
+        ("calibration.workers=false", "calibration.workers=false"),
     ],
 )
 def test_validate_checks_its_own_keys_in_one_line(tmp_path, arg, expected):

@@ -39,10 +39,14 @@ def fit_settings(cfg: DictConfig) -> calibration.FitSettings:
     """The `calibration` section, validated (one-line errors)."""
     from pydantic import ValidationError
 
-    from aidsim.model.errors import describe
+    from aidsim.model.errors import bool_for_number, describe
 
+    data = OmegaConf.to_container(cfg.calibration, resolve=True)
+    wrong = bool_for_number(calibration.FitSettings, data, "calibration.")  # pydantic would read refine=true as 1
+    if wrong:
+        raise ConfigError(wrong)
     try:
-        return calibration.FitSettings.model_validate(OmegaConf.to_container(cfg.calibration, resolve=True))
+        return calibration.FitSettings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(describe(exc, calibration.FitSettings, prefix="calibration.")) from exc
 
