@@ -241,7 +241,11 @@ def test_discover_reuses_a_sweep_of_the_same_name(tmp_path):
     points = pd.read_csv(out / "points.csv")
     assert len(points) == 18 and set(points.columns) >= {"flood.severity", "tension.inter_korean", "p", "of_interest"}
     box = pd.read_csv(out / "box.csv").set_index("parameter")
-    assert box.loc["flood.severity", "restricted"] and box.loc["flood.severity", "low"] > 0.3
+    # the box is drawn from the sweep's own points: it cuts severity between the cases and the rest
+    cases, rest = points[points["of_interest"]], points[~points["of_interest"]]
+    assert len(cases) and len(rest)
+    assert box.loc["flood.severity", "restricted"]
+    assert rest["flood.severity"].max() < box.loc["flood.severity", "low"] <= cases["flood.severity"].min()
     assert "sweep results/sweeps/toy" in (out / "box.md").read_text()
 
 
