@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from pathlib import Path
@@ -67,14 +66,7 @@ def _argv_command(argv: list[str]) -> list[str]:
 
 def _main() -> None:
     sys.argv = _argv_command(sys.argv)
-    try:
-        _analyze()
-    except Exception as exc:
-        # Hydra reports an unknown key as "Could not override 'k'": name the analysis keys, not the model's.
-        m = re.match(r"Could not override '([^']+)'", str(exc))
-        if m and "not in struct" in str(exc.__cause__ or exc):
-            raise ConfigError(unknown_setting(m.group(1))) from exc
-        raise
+    _analyze()
 
 
-main = guarded(_main, "aidsim-analyze")
+main = guarded(_main, "aidsim-analyze", unknown=unknown_setting)

@@ -18,7 +18,7 @@ from aidsim.analysis import calibration, validation
 from aidsim.analysis.episodes import load_episodes
 from aidsim.cli.guard import guarded
 from aidsim.cli.run import output_dir
-from aidsim.cli.validate import episodes_folder, fit_settings, path_key
+from aidsim.cli.validate import episodes_folder, fit_settings, path_key, unknown_setting
 from aidsim.model.config import conf_dir
 from aidsim.runs import store
 
@@ -115,4 +115,4 @@ def _calibrate(cfg: DictConfig) -> None:
     print(f"nll={result.best_nll:.3f} episodes={len(episodes)} trials={settings.trials * settings.restarts + len(result.refine_trace)} seconds={seconds:.0f}")
 
 
-main = guarded(_calibrate, "aidsim-calibrate", own_config="calibrate")
+main = guarded(_calibrate, "aidsim-calibrate", unknown=unknown_setting("calibrate"))

@@ -45,20 +45,6 @@ def _own_keys(config: Path) -> list[str]:
     return out
 
 
-def _top_keys(config: Path) -> list[str]:
-    """The top-level keys a primary config composes to: its own keys and the groups of its
-    defaults list (read as text, as `_own_keys` does)."""
-    keys = []
-    for line in config.read_text(encoding="utf-8").splitlines():
-        group = re.match(r"\s+- (\w+):", line)
-        top = re.match(r"(\w+):", line)
-        if group:
-            keys.append(group.group(1))
-        elif top and top.group(1) not in ("defaults", "hydra"):
-            keys.append(top.group(1))
-    return sorted(set(keys))
-
-
 def quick_help(prog: str, config_name: str, summary: str, argv: Sequence[str] | None = None) -> bool:
     """Print the command's help and return True if `argv` asks for `--help`/`-h` (and not for
     Hydra's own help or a custom config tree); else return False without printing anything.
@@ -107,32 +93,25 @@ def _non_ascii_override(text: str) -> str | None:
     return f"{key}={value}: text with non-ASCII letters must be quoted: '{key}=\"{value}\"'"
 
 
-def _unknown_override(exc: Exception, own_config: str | None) -> str | None:
+def _unknown_override(exc: Exception, unknown: Callable[[str], str] | None) -> str | None:
     """One line for an override of a key the config does not have, or None if `exc` is not one.
 
-    The unknown key is the first part of the override's path that the config lacks (Hydra's
-    `full_key`). A command with its own config (`own_config`: aidsim-validate, aidsim-calibrate)
-    lists that config's top-level keys, or the fit settings' under `calibration`; the model's commands list the model schema's keys."""
+    The key is named up to its first part the config lacks (Hydra's `full_key`); `unknown` makes
+    the line for a command whose keys are not the model's."""
     override = re.match(r"Could not override '([^']+)'", str(exc))
     cause = str(exc.__cause__ or exc)
     if not override or "not in struct" not in cause:
         return None
     full = re.search(r"full_key: (\S+)", cause)
     key = full.group(1) if full else override.group(1)
-    if own_config and "." not in key:
-        from aidsim.model.config import conf_dir
-
-        return f"{key}: unknown key; allowed keys here: {', '.join(_top_keys(conf_dir() / f'{own_config}.yaml'))}"
-    if own_config and key.startswith("calibration."):
-        from aidsim.analysis.calibration import FitSettings
-
-        return "calibration." + unknown_key(FitSettings, key.removeprefix("calibration."))
+    if unknown:
+        return unknown(key)
     from aidsim.model.params import Params
 
     return unknown_key(Params, key)
 
 
-def _hydra_line(exc: Exception, own_config: str | None = None) -> str | None:
+def _hydra_line(exc: Exception, unknown: Callable[[str], str] | None = None) -> str | None:
     """One line for Hydra's own composition and override-parsing errors, or None if not one."""
     from hydra.errors import HydraException, MissingConfigException
     from omegaconf.errors import OmegaConfBaseException
@@ -157,9 +136,9 @@ def _hydra_line(exc: Exception, own_config: str | None = None) -> str | None:
         name = (exc.missing_cfg_file or "").split("/")[-1]
         if group and options:
             return f"{group}={name}: unknown preset; available: {options}"
-    unknown = _unknown_override(exc, own_config)
-    if unknown:
-        return unknown
+    line = _unknown_override(exc, unknown)
+    if line:
+        return line
     if isinstance(exc, (HydraException, OmegaConfBaseException)):
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
         cause = exc.__cause__
@@ -203,10 +182,10 @@ class _QuietHydraStderr:
         return getattr(self._stream, name)
 
 
-def guarded(main: Callable[[], Any], prog: str, own_config: str | None = None) -> Callable[[], None]:
+def guarded(main: Callable[[], Any], prog: str, unknown: Callable[[str], str] | None = None) -> Callable[[], None]:
     """Wrap a Hydra entry point so that every input error ends as one line and exit code 2.
 
-    `own_config`: the primary config's name for a command whose keys are not the model's."""
+    `unknown`: the line for an unknown key, for a command whose keys are not the model's."""
 
     def run() -> None:
         debug = os.environ.get("AIDSIM_DEBUG") == "1"
@@ -227,10 +206,10 @@ def guarded(main: Callable[[], Any], prog: str, own_config: str | None = None) -
         except OSError as exc:
             if debug:
                 raise
-            print(f"{prog}: error: {_hydra_line(exc, own_config) or _os_line(exc)}", file=sys.stderr)
+            print(f"{prog}: error: {_hydra_line(exc, unknown) or _os_line(exc)}", file=sys.stderr)
             sys.exit(EXIT_BAD_INPUT)
         except Exception as exc:
-            line = _hydra_line(exc, own_config)
+            line = _hydra_line(exc, unknown)
             if line is None or debug:
                 raise
             print(f"{prog}: error: {line}", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -33,6 +34,20 @@ def path_key(cfg: DictConfig, key: str) -> Path | None:
 def episodes_folder(cfg: DictConfig) -> Path:
     """The episode library: `episodes_dir`, or the shipped conf/episode."""
     return path_key(cfg, "episodes_dir") or conf_dir() / "episode"
+
+
+def unknown_setting(config: str) -> Callable[[str], str]:
+    """The line for an unknown key of aidsim-validate or aidsim-calibrate (`config`: the primary
+    config's name): the config's top-level keys, or the fit settings' under `calibration`."""
+    from aidsim.model.errors import unknown_key
+
+    def line(dotted: str) -> str:
+        if dotted.startswith("calibration."):
+            return "calibration." + unknown_key(calibration.FitSettings, dotted.removeprefix("calibration."))
+        keys = sorted({str(k) for k in OmegaConf.load(conf_dir() / f"{config}.yaml")} - {"defaults", "hydra"} | {"calibration"})
+        return f"{dotted}: unknown key; allowed keys here: {', '.join(keys)}"
+
+    return line
 
 
 def fit_settings(cfg: DictConfig) -> calibration.FitSettings:
@@ -132,4 +147,4 @@ def _validate(cfg: DictConfig) -> None:
     print(f"accuracy={h['accuracy']:.3f} brier={h['brier']:.3f} baseline={h['baseline']:.3f} episodes={len(episodes)}")
 
 
-main = guarded(_validate, "aidsim-validate", own_config="validate")
+main = guarded(_validate, "aidsim-validate", unknown=unknown_setting("validate"))
