@@ -135,9 +135,10 @@ def config_values(params: Params, values: Mapping[str, float]) -> dict[str, Any]
 
 
 def _get(params: Params, dotted: str) -> Any:
+    """The value at a dotted key of `params` (`dprk.image_weight`, `dprk.rung_thresholds.0`)."""
     node: Any = params
     for part in dotted.split("."):
-        node = node[part] if isinstance(node, dict) else getattr(node, part)
+        node = node[int(part)] if isinstance(node, list) else node[part] if isinstance(node, dict) else getattr(node, part)
     return node
 
 
@@ -305,10 +306,7 @@ def recheck(
 
 def documented_values(params: Params, settings: FitSettings) -> dict[str, float]:
     """The current values of the fitted parameters (the search's first trial)."""
-    from omegaconf import OmegaConf
-
-    data = OmegaConf.create(params.model_dump(mode="json"))
-    return {k: float(OmegaConf.select(data, k)) for k in settings.parameters}
+    return {k: float(_get(params, k)) for k in settings.parameters}
 
 
 ALL = -1
