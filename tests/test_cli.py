@@ -116,6 +116,9 @@ def test_validate_checks_its_own_keys_in_one_line(tmp_path, arg, expected):
         ("aidsim-validate", "dprk.capacity=1", "dprk: unknown key; allowed keys here: calibration, cv, episodes_dir, replicates, report, report_path"),
         ("aidsim-calibrate", "flood.severity=2", "flood: unknown key; allowed keys here: calibration, episodes_dir, preset_path"),
         ("aidsim-validate", "calibration.trails=5", "calibration.trails: unknown key; allowed keys here: anchors, parameters, recheck"),
+        # `+` adds a key, which the command would otherwise ignore without a word
+        ("aidsim-calibrate", "+episode_dir=x", "episode_dir: unknown key; allowed keys here: calibration, episodes_dir, preset_path"),
+        ("aidsim-validate", "+foo=1", "foo: unknown key; allowed keys here: calibration, cv, episodes_dir"),
     ],
 )
 def test_validate_and_calibrate_name_their_own_keys_for_an_unknown_one(tmp_path, prog, arg, expected):

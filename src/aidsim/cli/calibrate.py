@@ -18,7 +18,7 @@ from aidsim.analysis import calibration, validation
 from aidsim.analysis.episodes import load_episodes
 from aidsim.cli.guard import guarded
 from aidsim.cli.run import output_dir
-from aidsim.cli.validate import episodes_folder, fit_settings, path_key, unknown_setting
+from aidsim.cli.validate import check_top_keys, episodes_folder, fit_settings, path_key, unknown_setting
 from aidsim.model.config import conf_dir
 from aidsim.runs import store
 
@@ -76,6 +76,7 @@ def convergence_figure(fit: calibration.Fit, caption: str, seed: int):  # -> mat
 
 @hydra.main(config_path=str(conf_dir()), config_name="calibrate", version_base="1.3")
 def _calibrate(cfg: DictConfig) -> None:
+    check_top_keys(cfg, "calibrate")
     settings = fit_settings(cfg)
     folder = episodes_folder(cfg)
     preset = path_key(cfg, "preset_path") or conf_dir() / "fitted" / "library.yaml"

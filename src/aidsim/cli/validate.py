@@ -44,10 +44,21 @@ def unknown_setting(config: str) -> Callable[[str], str]:
     def line(dotted: str) -> str:
         if dotted.startswith("calibration."):
             return "calibration." + unknown_key(calibration.FitSettings, dotted.removeprefix("calibration."))
-        keys = sorted({str(k) for k in OmegaConf.load(conf_dir() / f"{config}.yaml")} - {"defaults", "hydra"} | {"calibration"})
-        return f"{dotted}: unknown key; allowed keys here: {', '.join(keys)}"
+        return f"{dotted}: unknown key; allowed keys here: {', '.join(_top_keys(config))}"
 
     return line
+
+
+def _top_keys(config: str) -> list[str]:
+    """The top-level keys of aidsim-validate's or aidsim-calibrate's config: its own and `calibration`."""
+    return sorted({str(k) for k in OmegaConf.load(conf_dir() / f"{config}.yaml")} - {"defaults", "hydra"} | {"calibration"})
+
+
+def check_top_keys(cfg: DictConfig, config: str) -> None:
+    """Refuse a top-level key the config lacks: `+foo=1` adds one, which would be silently ignored."""
+    extra = sorted(set(map(str, cfg)) - {*_top_keys(config), "hydra"})
+    if extra:
+        raise ConfigError(unknown_setting(config)(extra[0]))
 
 
 def fit_settings(cfg: DictConfig) -> calibration.FitSettings:
@@ -98,6 +109,7 @@ def _interval(lo_hi: tuple[float, float]) -> str:
 
 @hydra.main(config_path=str(conf_dir()), config_name="validate", version_base="1.3")
 def _validate(cfg: DictConfig) -> None:
+    check_top_keys(cfg, "validate")
     s = ValidateSettings.from_config(cfg)
     settings = fit_settings(cfg)  # checked whatever `cv`, so a bad calibration key is never silently ignored
     folder = episodes_folder(cfg)
