@@ -188,7 +188,7 @@ def test_one_rung_threshold_is_fitted_as_an_element_of_its_list():
     assert moved.dprk.rung_thresholds == [0.4, *documented[1:]]
     with pytest.raises(ValueError, match="dprk.rung_thresholds.3: unknown"):
         calibration.FitSettings(worlds=16, trials=1, seed=0, smoothing=0.02, parameters={"dprk.rung_thresholds.3": (0.1, 1.0)})
-    # the preset writes the whole list, so loading it sets the fitted element and keeps the others
+    # the preset writes the whole list: the fitted element, and the others as documented
     fit = calibration.Fit(values={"dprk.rung_thresholds.0": 0.4, "dprk.image_weight": 2.0}, spread={}, best_nll=1.0, traces=[], refine_trace=[])
     text = preset_text(fit, params[0], len(episodes), 7)
     assert OmegaConf.to_container(OmegaConf.create(text))["dprk"]["rung_thresholds"] == [0.4, *documented[1:]]

@@ -138,7 +138,12 @@ def _get(params: Params, dotted: str) -> Any:
     """The value at a dotted key of `params` (`dprk.image_weight`, `dprk.rung_thresholds.0`)."""
     node: Any = params
     for part in dotted.split("."):
-        node = node[int(part)] if isinstance(node, list) else node[part] if isinstance(node, dict) else getattr(node, part)
+        if isinstance(node, list):
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            node = node[part]
+        else:
+            node = getattr(node, part)
     return node
 
 

@@ -34,7 +34,7 @@ from pydantic import (
 )
 
 from aidsim.model.config import compose, conf_dir, load_yaml
-from aidsim.model.errors import ConfigError, describe
+from aidsim.model.errors import ConfigError, describe, unknown_line
 from aidsim.model.params import DONORS
 from aidsim.runs import designs, store
 from aidsim.runs.tables import RESPONSES
@@ -302,7 +302,7 @@ def unknown_setting(dotted: str) -> str:
     section = OmegaConf.load(conf_dir() / "analysis" / "analyze.yaml")
     parent = OmegaConf.select(section, dotted.rpartition(".")[0]) if "." in dotted else section
     keys = sorted(str(k) for k in parent if k != "hydra") if isinstance(parent, DictConfig) else []
-    return f"{dotted}: unknown key" + (f"; allowed keys here: {', '.join(keys)}" if keys else "")
+    return unknown_line(dotted, keys)
 
 
 # --- results folder and manifest ------------------------------------------------------------------

@@ -39,12 +39,12 @@ def episodes_folder(cfg: DictConfig) -> Path:
 def unknown_setting(config: str) -> Callable[[str], str]:
     """The line for an unknown key of aidsim-validate or aidsim-calibrate (`config`: the primary
     config's name): the config's top-level keys, or the fit settings' under `calibration`."""
-    from aidsim.model.errors import unknown_key
+    from aidsim.model.errors import unknown_key, unknown_line
 
     def line(dotted: str) -> str:
         if dotted.startswith("calibration."):
             return "calibration." + unknown_key(calibration.FitSettings, dotted.removeprefix("calibration."))
-        return f"{dotted}: unknown key; allowed keys here: {', '.join(_top_keys(config))}"
+        return unknown_line(dotted, _top_keys(config))
 
     return line
 

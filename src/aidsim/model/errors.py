@@ -40,12 +40,16 @@ def _field_at(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[type[BaseMo
     return (owner if isinstance(owner, type) and issubclass(owner, BaseModel) else None), info
 
 
+def unknown_line(dotted: str, keys: list[str]) -> str:
+    """The one line for a key that is not allowed, listing those that are (if known)."""
+    return f"{dotted}: unknown key" + (f"; allowed keys here: {', '.join(keys)}" if keys else "")
+
+
 def unknown_key(model: type[BaseModel], dotted: str) -> str:
     """The one line for a key that the schema does not have."""
     loc = tuple(dotted.split("."))
     owner, _ = _field_at(model, loc[:-1])
-    keys = sorted(owner.model_fields) if owner else []
-    return f"{dotted}: unknown key" + (f"; allowed keys here: {', '.join(keys)}" if keys else "")
+    return unknown_line(dotted, sorted(owner.model_fields) if owner else [])
 
 
 def _allowed(model: type[BaseModel], loc: tuple[Any, ...], err: Any) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from aidsim.model.errors import ConfigError
+from aidsim.model.errors import ConfigError, unknown_line
 
 METHODS = ("lhs", "sobol")
 
@@ -128,9 +128,10 @@ def study_design(spec: Mapping[str, Any], integer: Collection[str] = ()) -> Desi
     settings = spec.get("sample")
     if not settings:
         return Design(grid)
-    extra = sorted(set(settings) - {"method", "n", "seed", "ranges", "log"})
+    allowed = ["log", "method", "n", "ranges", "seed"]
+    extra = sorted(set(settings) - set(allowed))
     if extra:
-        raise ConfigError(f"sweep.sample.{extra[0]}: unknown key; allowed keys here: log, method, n, ranges, seed")
+        raise ConfigError(unknown_line(f"sweep.sample.{extra[0]}", allowed))
     points = sample(
         settings.get("method", "lhs"),
         settings.get("n", 0),
