@@ -140,6 +140,23 @@ def test_shards_keep_statistics_for_the_key_columns_only(tmp_path):
         assert kept == keys & {meta.schema.column(i).name for i in range(meta.num_columns)}, table
 
 
+def test_shards_mark_only_the_missable_columns_and_knobs_nullable(tmp_path):
+    import pyarrow.parquet as pq
+
+    cfg, root = study(tmp_path)
+    run_study(cfg, root)
+    knobs = {"tension.inter_korean", "flood.severity"}
+    for table in results.TABLES:
+        schema = pq.read_schema(sorted((root / table).glob("*.parquet"))[0])
+        nullable = {f.name for f in schema if f.nullable}
+        assert nullable == (knobs | set(tables.NULLABLE)) & set(schema.names), table
+    # a required column that holds a null is refused, not written as a gap
+    bad = pd.DataFrame({"replicate": pd.array([1, None], dtype="Int64")})
+    with pytest.raises(ValueError, match="non-nullable"):
+        results.write_parquet(tmp_path / "bad.parquet", bad, nullable=())
+    assert not (tmp_path / "bad.parquet").exists()
+
+
 def test_resume_after_interruption_equals_uninterrupted(tmp_path):
     cfg, root = study(tmp_path, "full")
     run_study(cfg, root)

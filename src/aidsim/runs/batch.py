@@ -50,7 +50,9 @@ def run_and_store(task: tuple[str, Chunk]) -> tuple[int, int, float, dict[str, A
     root, chunk = task
     start = time.perf_counter()
     runs, resp = simulate(chunk)
-    record = Store(root).write_chunk(chunk.index, runs, resp, plain=tables.DISTINCT, keys=("cell", *chunk.columns, *tables.KEYS))
+    record = Store(root).write_chunk(
+        chunk.index, runs, resp, plain=tables.DISTINCT, keys=("cell", *chunk.columns, *tables.KEYS), nullable=(*chunk.columns, *tables.NULLABLE)
+    )
     return chunk.index, chunk.worlds, time.perf_counter() - start, record
 
 

@@ -97,12 +97,22 @@ def write_json(path: Path, data: Any) -> Path:
     return write_text(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
-def write_parquet(path: Path, df: pd.DataFrame, plain: tuple[str, ...] = (), keys: tuple[str, ...] | None = None) -> Path:
+def write_parquet(
+    path: Path, df: pd.DataFrame, plain: tuple[str, ...] = (), keys: tuple[str, ...] | None = None, nullable: tuple[str, ...] | None = None
+) -> Path:
     """Write `df` as Parquet; the columns named in `plain` without dictionary encoding, and, if
-    `keys` is given, statistics for those columns only (for every column otherwise)."""
+    `keys` is given, statistics for those columns only (for every column otherwise). If `nullable`
+    is given, every other column is written as required (never null): cheaper to encode, and a
+    null in one is an error."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False, nthreads=1)  # the caller's process already has a core per worker
+    if nullable is not None:
+        table = table.cast(pa.schema([f.with_nullable(f.name in nullable) for f in table.schema], metadata=table.schema.metadata))
     dictionary: bool | list[str] = [c for c in df.columns if c not in plain] if plain else True
     statistics: bool | list[str] = True if keys is None else [c for c in df.columns if c in keys]
-    return atomic_write(path, lambda p: df.to_parquet(p, index=False, use_dictionary=dictionary, write_statistics=statistics))
+    return atomic_write(path, lambda p: pq.write_table(table, p, use_dictionary=dictionary, write_statistics=statistics))
 
 
 def _git(*args: str) -> str | None:
@@ -273,12 +283,18 @@ class Store:
         return self.root / table / f"chunk-{chunk:06d}.parquet"
 
     def write_chunk(
-        self, chunk: int, runs: pd.DataFrame, responses: pd.DataFrame, plain: tuple[str, ...] = (), keys: tuple[str, ...] | None = None
+        self,
+        chunk: int,
+        runs: pd.DataFrame,
+        responses: pd.DataFrame,
+        plain: tuple[str, ...] = (),
+        keys: tuple[str, ...] | None = None,
+        nullable: tuple[str, ...] | None = None,
     ) -> dict[str, Any]:
-        """Write one chunk's shards (`runs` last; see `write_parquet` for `plain` and `keys`);
-        return their records for the manifest."""
-        write_parquet(self.shard("responses", chunk), responses, plain, keys)
-        write_parquet(self.shard("runs", chunk), runs, plain, keys)
+        """Write one chunk's shards (`runs` last; see `write_parquet` for `plain`, `keys` and
+        `nullable`); return their records for the manifest."""
+        write_parquet(self.shard("responses", chunk), responses, plain, keys, nullable)
+        write_parquet(self.shard("runs", chunk), runs, plain, keys, nullable)
         return {"responses": file_record(self.shard("responses", chunk), len(responses)), "runs": file_record(self.shard("runs", chunk), len(runs))}
 
     def check_chunk(self, manifest: dict[str, Any], chunk: int) -> str | None:

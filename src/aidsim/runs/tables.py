@@ -18,7 +18,7 @@ from aidsim.model.params import DONORS
 if TYPE_CHECKING:
     from aidsim.model.model import AidModel
 
-__all__ = ["DISTINCT", "KEYS", "RESPONSES", "responses", "runs", "summary"]
+__all__ = ["DISTINCT", "KEYS", "NULLABLE", "RESPONSES", "responses", "runs", "summary"]
 
 DISTINCT = ("replicate", "aid_delivered", "domestic_share", "peak_unmet_need")
 """Columns whose values are nearly all distinct: Parquet's dictionary encoding only costs time on
@@ -29,6 +29,11 @@ KEYS = ("replicate", "seed", "donor")
 they are the only columns the store keeps Parquet statistics (each shard's min and max) for: a
 reader skips shards by them, while an outcome's min and max over a whole chunk of worlds skip
 nothing and take time to compute."""
+
+NULLABLE = ("offer_day", "response_day", "first_accept_day", "first_accept_donor")
+"""The tables' only columns that can be missing (no offer, no answer, nothing accepted). The store
+writes every other column of the tables as required: Parquet then keeps no null flags for it, and a
+null where none can be is an error, not a silent gap."""
 
 
 def _days(a: np.ndarray) -> pd.arrays.IntegerArray:
