@@ -17,7 +17,8 @@ def reproduce(study: str, *overrides: str) -> Path:
     cfg = compose([f"experiment={study}", "sweep.plots=false", *overrides, *sys.argv[1:]], config_name="sweep")
     root = Path(cfg.sweep.dir)
     out = run_study(cfg, root)
-    print(f"{study}: {out['cells']} cells, {out['runs']:,} runs this session ({out['chunks_resumed']} chunks resumed)")
+    rate = f", {out['runs_per_s']:,} runs/s" if out.get("runs_per_s") else ""
+    print(f"{study}: {out['cells']} cells, {out['runs']:,} runs this session in {out['seconds']:.2f} s{rate} ({out['chunks_resumed']} chunks resumed)")
     for f in figures.study_figures(root):
         print(f"  {f}")
     return root

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from aidsim.app import figures as figs
 from aidsim.app import session as S
 from aidsim.app.debrief import DISPATCH, OUTCOMES, debrief_zip
 from aidsim.app.worlds import compare, heatmap, outcome_shares, play_decisions
@@ -190,6 +191,16 @@ def test_debrief_zip_holds_dispatch_table_and_figures():
     assert settings["preset"] == "amnok_2024" and settings["seat"] == "russia" and settings["knobs"]["flood.severity"] == 1.0
     decisions = pd.read_csv(z.open("decisions.csv"))
     assert decisions["decision"].tolist() == ["offer"] and decisions["channel"].tolist() == ["red_cross"]
+
+
+def test_a_debrief_figure_names_the_world_it_shows():
+    room = S.Classroom()
+    room.set_knob("flood.severity", 20.0)
+    room.reset()  # the sliders' world
+    fig = figs.need_figure(room)
+    figs.png(fig, caption=room.title)
+    assert "severity 20x" in room.title
+    assert any(t.get_text().replace("\n", " ") == room.title for t in fig.texts)
 
 
 def test_app_rejects_a_bad_port_in_one_line():

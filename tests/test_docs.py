@@ -37,3 +37,11 @@ def test_every_preset_is_listed_in_the_cli_guide(group):
     row = next((line for line in (DOCS / "cli.md").read_text().splitlines() if line.startswith(f"| `{group}` |")), "")
     missing = [name for name in presets(group) if f"`{name}`" not in row]
     assert row and not missing, f"docs/cli.md, presets table, row {group!r}: missing {missing}"
+
+
+def test_the_library_example_in_the_cli_guide_runs():
+    text = (DOCS / "cli.md").read_text()
+    block = text.split("## Library use", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    scope: dict = {}
+    exec(block, scope)  # the example as a reader would paste it
+    assert scope["model"].worlds == 500

@@ -54,6 +54,13 @@ def test_the_timeline_title_is_the_runs_title(run_scenario):
     assert timeline_figure(timeline_data(model)).get_suptitle().startswith(f"{TITLE_2024}; severity 20x\n20 worlds")
 
 
+def test_the_timeline_names_the_tensions_as_everywhere_else(run_scenario):
+    model, _, _ = run_scenario("replicates=20")
+    legend = timeline_figure(timeline_data(model)).axes[2].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == [labels.NAMES["tension.inter_korean"], labels.NAMES["tension.us_dprk"]]
+    assert labels.NAMES["tension.inter_korean"].startswith("inter-Korean") and labels.NAMES["tension.us_dprk"].startswith("US-DPRK")
+
+
 def test_run_title_words_each_setting_and_drops_what_steers_the_tools():
     overrides = ["flood.severity=20", "replicates=300", "seed=7", "hydra.run.dir=x", "tension.us_dprk=0.50", "relations.china=0.8"]
     overrides += ["+dprk.decision_noise=0.2", "events=exercise", "relations=engagement_2007", "~flood.visibility", "horizon_days=90"]
@@ -128,6 +135,19 @@ def test_what_if_curves_spanning_orders_of_magnitude_are_log():
     assert not style.wants_log(np.linspace(0, 1, 11)) and not style.wants_log([0.1, 0.5, 1.0])
 
 
+def test_one_log_rule_puts_a_tenfold_severity_like_grid_on_log_axes_in_lines_and_heatmaps(tmp_path):
+    """The docs' grid 1 10 40 spans 40-fold with its median near the geometric middle: a log axis
+    in the line plot and in the heatmaps alike; a narrow or linearly spread knob stays linear in both."""
+    assert style.wants_log([1.0, 10.0, 40.0]) and style.wants_log(np.logspace(-0.5, 2, 11))
+    assert not style.wants_log([1.0, 2.0, 4.0]) and not style.wants_log([0.5, 0.9, 1.0]) and not style.wants_log([0.1, 0.5, 1.0])
+    s = small_study(tmp_path, "{tension.inter_korean:[0.5,0.9],flood.severity:[1.0,10.0,40.0]}")
+    lines = figures.knob_lines(s, "flood.severity")
+    assert lines.axes[0].get_xscale() == "log" and lines.axes[0].get_xlabel().endswith("(log scale)")
+    maps = figures.p_accepted_maps(figures._Grid(s, "tension.inter_korean", "flood.severity"))
+    assert maps.get_supylabel().endswith("(log scale)") and not maps.get_supxlabel().endswith("(log scale)")
+    assert [t.get_text() for t in maps.axes[0].get_yticklabels()] == ["1", "3", "10", "30"]
+
+
 def test_a_sampled_knob_is_log_only_if_sampled_in_log_terms():
     draws = np.random.default_rng(1).uniform(size=256)  # tension in an LHS: smallest draw ~0.002, yet linear
     assert not style.wants_log(draws) and style.wants_log(0.3 * (100 / 0.3) ** draws)
@@ -181,3 +201,19 @@ def test_legends_lie_outside_the_axes_data_area(run_scenario, tmp_path):
     curves = pd.DataFrame({"knob": "tension.inter_korean", "value": np.linspace(0, 1, 11), "p_any_accepted": 0.1, "low": 0.05, "high": 0.15})
     fig = markdown.whatif_curve_figure(curves, {"tension.inter_korean": 0.9}, {}, "caption")
     assert _overlaps_an_axes(fig) == [] and not fig.axes[0].get_legend()
+
+
+def test_a_preset_picked_for_a_group_is_named_as_one_not_as_the_keys_it_sets():
+    overrides = ["experiment=severity_line", "tension.inter_korean=0.3", "seoul=engagement"]
+    cfg = compose(overrides, config_name="sweep")
+    choices = compose(overrides, config_name="sweep", hydra=True).hydra.runtime.choices  # what HydraConfig holds in a run
+    title = labels.config_title(cfg, exclude=list(cfg.sweep.grid), choices=choices)
+    assert title == f"{TITLE_2024}; seoul preset engagement, inter-Korean tension 0.3"
+    # without the choices (an old study's folder) the preset's keys are what differs
+    assert "actors.south_korea" in labels.config_title(cfg, exclude=list(cfg.sweep.grid))
+
+
+def test_a_flag_from_the_command_line_reads_as_on_or_off():
+    assert labels.setting("access.self_reliance", "false") == "self-reliance line off"
+    assert labels.setting("access.self_reliance", "True") == "self-reliance line on"
+    assert labels.run_title("Amnok", None, ["access.self_reliance=false"]) == "Amnok; self-reliance line off"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,22 @@ def run(tmp_path: Path, name: str, *overrides: str) -> Path:
     cfg = compose([f"sweep.dir={root}", "sweep.plots=false", "replicates=60", *overrides], config_name="sweep")
     study.run_study(cfg, root)
     return root
+
+
+def run_jobs(tmp_path: Path, name: str, values: dict[str, list[float]], replicates: int = 20) -> Path:
+    """A Hydra -m study as `aidsim-sweep -m` leaves it: one store per job under jobs/, each job's
+    config holding its own overrides and its manifest naming them as labels."""
+    root = tmp_path / name
+    for combo in itertools.product(*values.values()):
+        labels = dict(zip(values, combo, strict=True))
+        overrides = [f"{k}={v}" for k, v in labels.items()]
+        cfg = compose([f"sweep.dir={root}", "sweep.plots=false", f"replicates={replicates}", *overrides], config_name="sweep")
+        study.run_study(cfg, root / "jobs" / ",".join(overrides), labels=labels, drop=labels)
+    return root
+
+
+def _texts(fig) -> str:
+    return " | ".join(t.get_text() for t in fig.texts)
 
 
 def test_donor_names_and_colours_have_one_home():
@@ -102,3 +119,55 @@ def test_aidsim_plot_command(tmp_path):
     assert (
         bad.returncode == 2 and bad.stderr.strip() == f"aidsim-plot: error: {tmp_path}: not a sweep results folder (no manifest.json); run aidsim-sweep first"
     )
+
+
+def test_a_multirun_grid_marks_the_2024_point_only_where_its_grid_holds_it(tmp_path):
+    """Each -m job's config holds its own tension and severity: the base comes from the config
+    without them (tension 0.9, severity 1), so a grid of tension 0.2 and 0.8 has no star and says none."""
+    grid = {"tension.inter_korean": [0.2, 0.8], "flood.severity": [1.0, 10.0]}
+    s = figures.StudySummary(run_jobs(tmp_path, "outside", grid))
+    assert s.base["tension.inter_korean"] == 0.9 and s.base["flood.severity"] == 1.0
+    g = figures._Grid(s, "tension.inter_korean", "flood.severity")
+    for fig in (figures.p_accepted_maps(g), figures.most_likely_response_maps(g), figures.outcome_maps(g)):
+        assert "star" not in _texts(fig)
+        assert not any(line.get_marker() == "*" for ax in fig.axes for line in ax.lines)
+    inside = figures.StudySummary(run_jobs(tmp_path, "inside", {**grid, "tension.inter_korean": [0.2, 0.9]}))
+    g = figures._Grid(inside, "tension.inter_korean", "flood.severity")
+    fig = figures.p_accepted_maps(g)
+    assert g.star == (1.0, 0.0) and "2024 point marked with a star" in _texts(fig)
+    assert [line.get_xydata().tolist() for line in fig.axes[0].lines if line.get_marker() == "*"] == [[[1.0, 0.0]]]
+
+
+def test_a_base_that_cannot_be_composed_is_unknown():
+    assert figures._unoverridden({"flood": "no_such_preset", "flood.severity": 10.0}, ["flood.severity"]) == {"flood.severity": None}
+
+
+def test_a_one_knob_sample_is_drawn_in_knob_order(tmp_path):
+    root = run(tmp_path, "lhs1", "replicates=20", "sweep.sample={method:lhs,n:16,seed:1,ranges:{relations.china:[0,1]}}")
+    s = figures.StudySummary(root)
+    assert not s.cells["relations.china"].is_monotonic_increasing  # the design lists its points unsorted
+    fig = figures.knob_lines(s, "relations.china")
+    for ax in fig.axes[:3]:
+        for line in ax.lines:
+            x = line.get_xdata()
+            assert len(x) == 2 or np.all(np.diff(x) > 0)  # a 2-point line is the dotted 2024 mark
+    for band in fig.axes[0].collections:  # each Wilson band: the lower edge left to right
+        edge = band.get_paths()[0].vertices[1:17, 0]
+        assert np.all(np.diff(edge) > 0)
+
+
+def test_one_knob_captions_say_only_what_is_drawn(tmp_path):
+    """The dotted base line is named only when drawn; an empty time panel says why; the title names
+    the knob as people do, not by its key."""
+    outside = figures.StudySummary(run(tmp_path, "mob34", "replicates=9", "+sweep.grid={dprk.mobilisation_days:[3,4]}"))
+    fig = figures.knob_lines(outside, "dprk.mobilisation_days")
+    assert outside.base["dprk.mobilisation_days"] == 5 and "dotted" not in _texts(fig)
+    assert not [line for ax in fig.axes for line in ax.lines if line.get_linestyle() == ":"]
+    assert fig.get_suptitle().startswith("Aid acceptance against DPRK mobilisation\n")
+    # 9 worlds a cell: never the 10 accepting worlds a median time needs
+    assert f"time blank where < {figures.MIN_ACCEPTING_WORLDS} worlds accepted any aid" in _texts(fig)
+    assert any("fewer than 10 worlds" in t.get_text() for t in fig.axes[1].texts)
+    inside = figures.StudySummary(run(tmp_path, "mob46", "replicates=9", "+sweep.grid={dprk.mobilisation_days:[4,6]}"))
+    fig = figures.knob_lines(inside, "dprk.mobilisation_days")
+    assert "2024 value: dotted line" in _texts(fig)
+    assert all(line.get_xdata()[0] == 5 for line in (ln for ax in fig.axes for ln in ax.lines if ln.get_linestyle() == ":"))

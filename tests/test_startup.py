@@ -146,3 +146,31 @@ def test_the_timeline_drawn_in_the_figure_process_is_the_one_drawn_here(tmp_path
     cli_run.write_run(here, params, model, cfg, 0.0)
     cli_run.write_run(there, params, model, cfg, 0.0, figure)
     assert (here / "timeline.png").read_bytes() == (there / "timeline.png").read_bytes()
+
+
+def _imported_packages(entry: str, argv: list[str], cwd: Path) -> set[str]:
+    """Top-level packages a console script has imported when it exits on `argv`."""
+    module, func = entry.split(":")
+    code = (
+        f"import sys\nsys.argv = {['aidsim', *argv]!r}\nfrom {module} import {func}\n"
+        f"try:\n    {func}()\nexcept SystemExit:\n    pass\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=60)
+    return set(proc.stderr.strip().splitlines()[-1].split())
+
+
+HEAVY = {"mesa", "numpy", "pandas", "pyarrow", "matplotlib", "scipy", "SALib", "optuna"}
+
+
+@pytest.mark.parametrize("entry", ["aidsim.cli.run:main", "aidsim.cli.sweep:main", "aidsim.cli.plot:main"])
+def test_help_imports_neither_hydra_nor_pydantic_nor_the_model(entry, tmp_path):
+    found = _imported_packages(entry, ["--help"], tmp_path)
+    assert not found & (HEAVY | {"hydra", "pydantic", "omegaconf"}), found
+
+
+def test_a_bad_key_is_answered_before_the_model_and_its_tables_are_imported(tmp_path):
+    found = _imported_packages("aidsim.cli.run:main", ["flood.severityy=1", f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
+    assert "hydra" in found  # the override is parsed by Hydra's own grammar
+    assert not found & HEAVY, found
+    assert not (tmp_path / "run").exists()

@@ -1,15 +1,16 @@
 """aidsim: an agent-based simulation of disaster-aid diplomacy toward a closed state.
 
 Library use:
-    from aidsim import load_params, AidModel
+    from aidsim import AidModel, load_params, tables
     model = AidModel(load_params(["scenario=floods_2007"])).run()
+    tables.summary(tables.responses(model))
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["AidModel", "load", "load_params"]
+__all__ = ["AidModel", "load", "load_params", "tables"]
 
 
 def __getattr__(name: str) -> Any:
@@ -22,6 +23,10 @@ def __getattr__(name: str) -> Any:
         from aidsim.model import config
 
         return config.load
+    if name == "tables":
+        from aidsim.runs import tables
+
+        return tables
     if name == "load":
         from aidsim.runs import store
 

@@ -42,7 +42,7 @@ def debrief_zip(
     """The zip: settings.json (preset, title with every changed setting, sliders, seed, seat, day,
     and whatever `settings` adds, e.g. a shared room's code and seats), dispatch.md, outcomes.csv,
     decisions.csv (the seats' offers and answers: `decisions`, else the tab's own seat), many_worlds.csv
-    (`shares` over WORLDS worlds, when computed) and figures/*.png (a role-play figure per comparison)."""
+    (`shares` over WORLDS worlds, when computed) and figures/*.png (a role-play figure per comparison), each captioned with the world's title."""
     figures = {
         "need": figs.need_figure(room, large),
         "ladder": figs.ladder_figure(room, large),
@@ -65,7 +65,7 @@ def debrief_zip(
         if shares is not None:
             z.writestr("many_worlds.csv", shares.to_csv(index_label="donor"))
         for name, fig in figures.items():
-            z.writestr(f"figures/{name}.png", figs.png(fig))
+            z.writestr(f"figures/{name}.png", figs.png(fig, caption=room.title))
     return buf.getvalue()
 
 

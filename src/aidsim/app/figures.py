@@ -5,6 +5,7 @@ bar, so no reading depends on colour alone; `large=True` is the projector size."
 from __future__ import annotations
 
 import io
+import textwrap
 import threading
 from contextlib import contextmanager
 
@@ -17,7 +18,7 @@ from aidsim.app.session import DOORS, KNOB, RUNGS, SHORT, Classroom
 from aidsim.app.worlds import Comparison, Heatmap
 from aidsim.model.params import DONORS
 from aidsim.report.narrative import possessive
-from aidsim.report.style import BLACK, BLUE, GREEN, ORANGE, PURPLE, RESPONSE_COLOURS, RESPONSE_LABELS, SKY, VERMILLION, outside_legend
+from aidsim.report.style import BLACK, BLUE, DARK_GREY, GREEN, GREY, ORANGE, PURPLE, RESPONSE_COLOURS, RESPONSE_LABELS, SKY, VERMILLION, outside_legend
 from aidsim.runs.tables import RESPONSES
 
 DRAWING = threading.RLock()
@@ -94,11 +95,11 @@ def ladder_figure(room: Classroom, large: bool = False) -> Figure:
         for r, name in enumerate(RUNGS):
             y = -r
             reached = r <= deepest
-            ax.plot([0, 1], [y, y], color=BLUE if reached else "#BBBBBB", lw=7 if reached else 4, solid_capstyle="round")
+            ax.plot([0, 1], [y, y], color=BLUE if reached else GREY, lw=7 if reached else 4, solid_capstyle="round")
             who = f"{', '.join(by_rung[r])}; " if r and set(by_rung[r]) - set(name.split(" and ")) else ""
             opens = f"{who}opens at pressure {thresholds[r - 1]:g}" if r else "always open"
             ax.text(1.08, y + 0.1, name, va="bottom", fontweight="bold" if r == now else "normal")
-            ax.text(1.08, y - 0.06, opens, va="top", color="#555555", fontsize="small")
+            ax.text(1.08, y - 0.06, opens, va="top", color=DARK_GREY, fontsize="small")
         ax.plot([0, 0], [0.3, -3.3], color=BLACK, lw=3)
         ax.plot([1, 1], [0.3, -3.3], color=BLACK, lw=3)
         ax.annotate(
@@ -214,9 +215,12 @@ def comparison_figure(c: Comparison, large: bool = False) -> Figure:
     return fig
 
 
-def png(fig: Figure, dpi: int = 110) -> bytes:
-    """A figure as PNG bytes (for the debrief download)."""
+def png(fig: Figure, dpi: int = 110, caption: str | None = None) -> bytes:
+    """A figure as PNG bytes (for the debrief download). `caption`, what was run (the world's title
+    with every changed setting), goes above it: a file handed on alone still says which world it shows."""
     buf = io.BytesIO()
+    if caption:
+        fig.text(0, 1.02, textwrap.fill(caption, 90), ha="left", va="bottom", fontsize="small", color=DARK_GREY)
     with DRAWING:
         fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     return buf.getvalue()

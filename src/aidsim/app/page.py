@@ -33,6 +33,7 @@ from aidsim.app.widgets import LARGE_CSS, PAGE_CSS, Decision, Feed, Figure, Role
 from aidsim.app.worlds import WORLDS, Heatmap, compare, heatmap, outcome_shares
 from aidsim.model.params import DONORS
 from aidsim.report.narrative import possessive
+from aidsim.report.style import VERMILLION
 
 logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
 assets.refuse_cdn_fetches()  # this module is what the server runs: from here on it fetches nothing
@@ -232,7 +233,7 @@ def Settings(room: Classroom, settings: tuple, touch, seed_text, seed_error, sea
             solara.Error(knob_error.value, classes=["page-error"])
         solara.InputText("Seed (which world)", value=seed_text, error=seed_error.value or False)
         if seed_error.value:
-            solara.Text(seed_error.value, classes=["seed-error"], style={"color": "#D55E00"})
+            solara.Text(seed_error.value, classes=["seed-error"], style={"color": VERMILLION})
     with solara.Card("Role-play"):
         solara.Select("Student's seat (applies on Reset)", values=["nobody", *SEATS.values()], value=seat_name)
 

@@ -1,6 +1,6 @@
 """One browser tab's classroom: the settings, the world on screen and a student's seat at the table.
 
-The page (app.py) only draws what a `Classroom` holds and forwards clicks to it; the Classroom
+The page (page.py) only draws what a `Classroom` holds and forwards clicks to it; the Classroom
 only calls the model's public API (config, AidModel, the seat, tables, narrative, ladder).
 
 The classroom view follows ONE world: replicate 0 of the chosen seed, the same world whose

@@ -25,9 +25,10 @@ def main(argv: list[str] | None = None) -> None:
         if not Path(args.folder).is_dir():
             raise ConfigError(f"folder={args.folder!r}: no such folder; give an aidsim-sweep results folder")
         from aidsim.report.figures import study_figures
+        from aidsim.report.labels import count
 
         files = study_figures(args.folder, tuple(args.format))
-        print(f"figures: {Path(args.folder) / 'figures'} ({len(files)} files)")
+        print(f"figures: {Path(args.folder) / 'figures'} ({count(len(files), 'file')})")
         for f in files:
             print(f"  {f.name}")
 

@@ -37,10 +37,12 @@ def _job_labels(cfg: DictConfig) -> dict[str, Any]:
 def _base_title(cfg: DictConfig, labels: dict[str, Any]) -> str:
     """What the study's cells vary around: its scenario, preset and other settings (the swept knobs and
     a -m job's own labels left out)."""
+    from hydra.core.hydra_config import HydraConfig
+
     from aidsim.report.labels import config_title
 
     sample = cfg.sweep.sample or {}
-    return config_title(cfg, exclude={*(cfg.sweep.grid or {}), *(sample.get("ranges") or {}), *labels})
+    return config_title(cfg, exclude={*(cfg.sweep.grid or {}), *(sample.get("ranges") or {}), *labels}, choices=HydraConfig.get().runtime.choices)
 
 
 def _figures(root: Path | str) -> list[Path]:
@@ -64,15 +66,17 @@ def _sweep(cfg: DictConfig) -> None:
     else:
         root = Path(cfg.sweep.dir)
         result = run_study(cfg, root)
+    from aidsim.report.labels import count
+
     rate = f"{result['runs_per_s']:,} runs/s" if result["runs_per_s"] else "nothing left to run"
     print(
         f"{result['study']}: {result['cells']} cells, {result['runs']:,} runs in {result['seconds']:.1f} s "
-        f"({rate}, {result['workers']} workers; {result['chunks_resumed']} of {result['chunks']} chunks were already done)"
+        f"({rate}, {count(result['workers'], 'worker')}; {result['chunks_resumed']} of {result['chunks']} chunks were already done)"
     )
     print(f"base: {_base_title(cfg, labels)}")
     print(f"results: {root}")
     if cfg.sweep.plots and hc.mode != RunMode.MULTIRUN:
-        print(f"figures: {root / 'figures'} ({len(_figures(root))} files)")
+        print(f"figures: {root / 'figures'} ({count(len(_figures(root)), 'file')})")
 
 
 def _figures_at_end() -> type:
@@ -84,7 +88,9 @@ def _figures_at_end() -> type:
         def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
             if config.sweep.plots:
                 files = _figures(config.sweep.dir)
-                print(f"figures: {Path(config.sweep.dir) / 'figures'} ({len(files)} files)")
+                from aidsim.report.labels import count
+
+                print(f"figures: {Path(config.sweep.dir) / 'figures'} ({count(len(files), 'file')})")
 
     FiguresAtEnd.__module__ = __name__
     FiguresAtEnd.__qualname__ = "FiguresAtEnd"

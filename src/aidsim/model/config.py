@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from aidsim.model.errors import ConfigError, describe
-from aidsim.model.params import Params
+
+if TYPE_CHECKING:  # pydantic and the schema load when a config is validated: `--help` needs only `conf_dir`
+    from pydantic import BaseModel
+
+    from aidsim.model.params import Params
 
 
 def conf_dir() -> Path:
@@ -25,8 +27,10 @@ def to_params(cfg: Any) -> Params:
     """Validate a composed config; any problem becomes a one-line ConfigError, including true/false
     where a number belongs (pydantic would read `flood.severity=true` as 1.0), for every command."""
     from omegaconf import DictConfig, OmegaConf
+    from pydantic import ValidationError
 
     from aidsim.model.errors import bool_for_number
+    from aidsim.model.params import Params
 
     data = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
     wrong = bool_for_number(Params, data)
@@ -38,16 +42,17 @@ def to_params(cfg: Any) -> Params:
         raise ConfigError(describe(exc, Params)) from exc
 
 
-def compose(overrides: Sequence[str] = (), config_name: str = "config") -> Any:
-    """Compose the config tree with Hydra overrides, outside any Hydra app (library use, app, tests)."""
+def compose(overrides: Sequence[str] = (), config_name: str = "config", hydra: bool = False) -> Any:
+    """Compose the config tree with Hydra overrides, outside any Hydra app (library use, app, tests);
+    `hydra=True` keeps Hydra's own node (e.g. `hydra.runtime.choices`, the preset picked per group)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
     if GlobalHydra.instance().is_initialized():  # inside a Hydra app: reuse its search path
-        return hydra_compose(config_name=config_name, overrides=list(overrides))
+        return hydra_compose(config_name=config_name, overrides=list(overrides), return_hydra_config=hydra)
     with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        return hydra_compose(config_name=config_name, overrides=list(overrides))
+        return hydra_compose(config_name=config_name, overrides=list(overrides), return_hydra_config=hydra)
 
 
 def load(overrides: Sequence[str] = ()) -> Params:
@@ -66,11 +71,12 @@ def load_yaml[M: BaseModel](path: Path, schema: type[M]) -> M:
     Any problem (missing file, broken YAML, a wrong key or value) is a one-line ConfigError that
     names the file and the key.
     """
-    import yaml
-
-    path = Path(path)
     import json
 
+    import yaml
+    from pydantic import ValidationError
+
+    path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)  # JSON's numbers, not YAML 1.1's

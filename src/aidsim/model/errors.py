@@ -1,7 +1,8 @@
 """Bad input gets one line: which key, which value, what is allowed; then a non-zero exit.
 
-Every console script runs its work through `guarded`, which turns config, validation and Hydra
-composition errors into that one line (exit code 2) and leaves tracebacks to `AIDSIM_DEBUG=1`.
+The errors the model and the commands raise for bad input live here; every console script runs its
+work through `aidsim.cli.guard.guarded`, which turns them, validation and Hydra composition errors
+into that one line (exit code 2) and leaves tracebacks to `AIDSIM_DEBUG=1`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Need is measured in "2024 units": `flood.severity = 1` is the Amnok damage of July 2024 (over 4,000
 homes flooded, about 5,000 people cut off); 2007 and 2016 were roughly 50-100 times that in people
-affected (calibration.md, stylized fact 5). Domestic capacity is what the state can deliver a day
+affected (docs/model.md, pattern P5). Domestic capacity is what the state can deliver a day
 once mobilised; mobilisation ramps up over the first days (the airlift of day 1, then rebuilding).
 """
 

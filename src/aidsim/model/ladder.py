@@ -1,6 +1,7 @@
 """Where North Korea decides: the preference ladder and the answer to each offer.
 
-The rules encode the stylized facts of calibration.md (numbers refer to its list):
+The rules encode the stylized facts listed in docs/model.md, "Patterns the model must reproduce"
+(P1-P7 there):
 1. Self-reliance first: no outside help while the state can clear the need itself.
 2. It walks down a fixed ladder (allies, then international bodies, then Seoul and Washington),
    each rung opening only at a higher unmet-need pressure; hostility (tension) pushes a donor's

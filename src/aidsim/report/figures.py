@@ -7,6 +7,7 @@ caption, and the 2024 point marked. Figures are built without pyplot (`matplotli
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from numpy.typing import ArrayLike
 from omegaconf import DictConfig, OmegaConf
 
 from aidsim.model.params import DONORS
-from aidsim.report.labels import is_day_knob, knob_label, preset_changes, run_title
+from aidsim.report.labels import is_day_knob, knob_label, knob_name, preset_changes, run_title
 from aidsim.report.style import (
     ANY_DONOR_COLOUR,
     BLACK,
@@ -38,16 +39,20 @@ from aidsim.report.style import (
     save,
     wants_log,
 )
-from aidsim.report.style import OKABE_ITO as OKABE_ITO  # re-exported for older imports
 from aidsim.runs.tables import RESPONSES
 
-__all__ = ["FORMATS", "OKABE_ITO", "StudySummary", "knob_label", "knob_lines", "save", "study_figures", "wilson"]
+__all__ = ["FORMATS", "MIN_ACCEPTING_WORLDS", "StudySummary", "knob_label", "knob_lines", "save", "study_figures", "wilson"]
 
 
 # ---------------------------------------------------------------------------------------------
 # Sweep studies (aidsim-plot <folder>, and at the end of aidsim-sweep)
 
 FORMATS = ("png", "svg")
+MIN_ACCEPTING_WORLDS = 10
+"""A cell's median time to first acceptance is drawn only if at least this many of its worlds accepted
+any aid (fewer make a median of noise)."""
+BLANK_TIME_NOTE = f"time blank where < {MIN_ACCEPTING_WORLDS} worlds accepted any aid"
+STAR = "point marked with a star"
 
 
 def wilson(k: ArrayLike, n: ArrayLike, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
@@ -69,6 +74,7 @@ class StudySummary:
         self.path = Path(path)
         self.cells = results.cells(path).set_index("cell")
         m = results.stores(path)[0].manifest() or {}
+        job_overrides = (m.get("design") or {}).get("labels") or {}
         self.study = m.get("study", self.path.name)
         self.seed = m.get("seed")
         resp, runs = [], []
@@ -93,6 +99,8 @@ class StudySummary:
         self.cells = self.cells.loc[self.n.index]
         base = _base_config(self.path)
         self.base: dict[str, Any] = {k: OmegaConf.select(base, k, default=None) for k in self.cells.columns}
+        # a Hydra -m job's config holds its own value of each knob it overrode, not the study's base
+        self.base.update(_unoverridden(job_overrides, [k for k in self.knobs() if k in job_overrides]))
         changes = preset_changes(base, exclude=self.knobs())
         name = OmegaConf.select(base, "scenario.name", default=None)
         # what the cells vary around: the scenario, its preset and the study's other settings
@@ -117,7 +125,7 @@ class StudySummary:
     def first_donor(self) -> pd.Series:
         return self.runs.groupby(level=["cell", "donor"], observed=True).sum().unstack("donor", fill_value=0).idxmax(axis=1)
 
-    def median_first_day(self, min_count: int = 10) -> pd.Series:
+    def median_first_day(self, min_count: int = MIN_ACCEPTING_WORLDS) -> pd.Series:
         """Median day of the first acceptance among worlds with one (NaN below `min_count` such worlds)."""
         days = self.runs[self.runs.index.get_level_values("day") >= 0].groupby(level=["cell", "day"]).sum()
         out = {}
@@ -131,10 +139,11 @@ class StudySummary:
         r = self.runs.groupby(level=["cell", "rung"]).sum()
         return (r * r.index.get_level_values("rung")).groupby(level="cell").sum() / self.n
 
-    def caption(self, mark: str = "point marked with a star") -> str:
+    def caption(self, mark: str | None = None) -> str:
+        """Study, worlds per cell, cells and seed; with `mark` (how the base point is drawn), that too."""
         n = self.n.to_numpy()
         per = f"n = {n.min():,} worlds per cell" if n.min() == n.max() else f"n = {n.min():,}-{n.max():,} worlds per cell"
-        return f"{self.study}: {per}, {len(n)} cells, seed {self.seed}; {self.marker} {mark}"
+        return f"{self.study}: {per}, {len(n)} cells, seed {self.seed}" + (f"; {self.marker} {mark}" if mark else "")
 
 
 def _base_config(path: Path) -> DictConfig:
@@ -146,12 +155,36 @@ def _base_config(path: Path) -> DictConfig:
     return loaded if isinstance(loaded, DictConfig) else OmegaConf.create({})
 
 
-def _cell_position(values: np.ndarray, x: float) -> float:
-    """Where `x` falls on an axis of cell indices: interpolated between cells (in log for log-spaced
-    knobs), and past the ends along the end cells' spacing."""
-    from aidsim.runs.designs import log_spaced
+def _unoverridden(job_overrides: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    """The values of `keys` in the study's config without a Hydra -m job's overrides of them: the
+    config composed from the job's other overrides (its presets and settings shared by every job).
+    None for all of them if that config cannot be composed (then no base point is drawn)."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
 
-    v, t = (np.log(values), np.log(x)) if log_spaced(values.tolist()) else (values.astype(float), float(x))
+    from aidsim.model.config import compose, presets
+
+    if not keys:
+        return {}
+    overrides = []
+    for key, value in job_overrides.items():
+        if key in keys:
+            continue
+        if "." not in key and isinstance(value, str) and presets(key):
+            overrides.append(f"{key}={value}")  # a preset of a config group
+        elif isinstance(value, (bool, int, float, str)):
+            overrides.append(f"++{key}={json.dumps(value)}")  # JSON scalars are Hydra values too
+    try:
+        config = compose(overrides, config_name="sweep")
+    except (HydraException, OmegaConfBaseException):
+        return dict.fromkeys(keys)
+    return {k: OmegaConf.select(config, k, default=None) for k in keys}
+
+
+def _cell_position(values: np.ndarray, x: float) -> float:
+    """Where `x` falls on an axis of cell indices: interpolated between cells (in log for a log-axis
+    knob, `wants_log`), and past the ends along the end cells' spacing."""
+    v, t = (np.log(values), np.log(x)) if wants_log(values) else (values.astype(float), float(x))
     if t < v[0]:
         return float((t - v[0]) / (v[1] - v[0]))
     if t > v[-1]:
@@ -167,20 +200,16 @@ def _positions(values: np.ndarray, x: object) -> float | None:
 
 
 def index_ticks(values: np.ndarray) -> tuple[list[float], list[str]]:
-    """Ticks for an axis of cell indices: each cell's value, or for a log-spaced knob the round values
-    (0.3, 1, 3, 10 ...) at their interpolated positions, within the cells' extent."""
-    from aidsim.runs.designs import log_spaced
-
-    if not log_spaced(values.tolist()):
+    """Ticks for an axis of cell indices: each cell's value, or for a log-axis knob (`wants_log`) the
+    round values (0.3, 1, 3, 10 ...) at their interpolated positions, within the cells' extent."""
+    if not wants_log(values):
         return list(map(float, range(len(values)))), [f"{v:.3g}" for v in values]
     ticks = [(p, t) for t in round_log_ticks(values[0] / 10, values[-1] * 10) if -0.5 <= (p := _cell_position(values, t)) <= len(values) - 0.5]
     return [p for p, _ in ticks], [f"{t:g}" for _, t in ticks]
 
 
 def _axis_label(key: str, values: np.ndarray) -> str:
-    from aidsim.runs.designs import log_spaced
-
-    return knob_label(key) + (LOG_SCALE if log_spaced(values.tolist()) else "")
+    return knob_label(key) + (LOG_SCALE if wants_log(values) else "")
 
 
 class _Grid:
@@ -192,6 +221,10 @@ class _Grid:
         self.ys = np.sort(s.cells[ky].unique())
         self.ix = np.searchsorted(self.xs, s.cells[kx].to_numpy())
         self.iy = np.searchsorted(self.ys, s.cells[ky].to_numpy())
+        px, py = _positions(self.xs, s.base.get(kx)), _positions(self.ys, s.base.get(ky))
+        # no star, and no word of one, if the base point lies outside the grid or is unknown
+        self.star = None if px is None or py is None else (px, py)
+        self.mark = STAR if self.star else None
 
     def matrix(self, values: pd.Series, fill: object = np.nan) -> np.ndarray:
         out = np.full((len(self.ys), len(self.xs)), fill, dtype=object if not isinstance(fill, float) else float)
@@ -202,9 +235,8 @@ class _Grid:
         ax.set_xticks(*index_ticks(self.xs), rotation=90, fontsize=7)
         ax.set_yticks(*index_ticks(self.ys), fontsize=7)
         ax.set_title(title, fontsize=9)
-        px, py = _positions(self.xs, self.s.base.get(self.kx)), _positions(self.ys, self.s.base.get(self.ky))
-        if px is not None and py is not None:
-            ax.plot(px, py, marker="*", ms=13, mfc=BLACK, mec=NONE_COLOUR, mew=1.2, ls="none")
+        if self.star:
+            ax.plot(*self.star, marker="*", ms=13, mfc=BLACK, mec=NONE_COLOUR, mew=1.2, ls="none")
 
     def axes(self, n: int, ncols: int = 4) -> tuple[Figure, np.ndarray]:
         nrows = -(-n // ncols)
@@ -217,7 +249,7 @@ class _Grid:
         return fig, axes
 
 
-def _captioned(fig: Figure, title: str, s: StudySummary, note: str = "", mark: str = "point marked with a star") -> Figure:
+def _captioned(fig: Figure, title: str, s: StudySummary, mark: str | None, note: str = "") -> Figure:
     fig.suptitle(f"{title}\n{textwrap.fill(s.title, 140)}", fontsize=11)
     fig.text(0.5, -0.01, s.caption(mark) + (f"; {note}" if note else ""), ha="center", va="top", fontsize=8)
     return fig
@@ -232,7 +264,7 @@ def p_accepted_maps(g: _Grid) -> Figure:
         im = ax.imshow(g.matrix(k / n), origin="lower", cmap="cividis", vmin=0, vmax=1, aspect="auto")
         g.decorate(ax, "any donor" if donor is None else donor_label(donor, short=True))
     fig.colorbar(im, ax=axes, shrink=0.6, label="P(aid accepted) (share of worlds)")
-    return _captioned(fig, "Probability that the DPRK accepts aid, by donor", s)
+    return _captioned(fig, "Probability that the DPRK accepts aid, by donor", s, g.mark)
 
 
 def _categorical_map(ax: Axes, g: _Grid, labels: pd.Series, colours: dict[str, str]) -> None:
@@ -257,7 +289,7 @@ def most_likely_response_maps(g: _Grid) -> Figure:
         _categorical_map(ax, g, g.s.modal_response(donor), RESPONSE_COLOURS)
         g.decorate(ax, donor_label(donor, short=True))
     _legend(fig, RESPONSE_COLOURS, RESPONSE_LABELS)
-    return _captioned(fig, "The DPRK's most likely answer to each donor", g.s)
+    return _captioned(fig, "The DPRK's most likely answer to each donor", g.s, g.mark)
 
 
 def outcome_maps(g: _Grid) -> Figure:
@@ -276,7 +308,8 @@ def outcome_maps(g: _Grid) -> Figure:
     fig.colorbar(im, ax=axes[0, 2], shrink=0.8, label="rung (0 self-reliance - 3 Seoul/Washington)")
     g.decorate(axes[0, 2], "deepest ladder rung reached (mean)")
     _legend(fig, colours, {**{d: donor_label(d, short=True) for d in DONORS}, "none": "none accepted"})
-    return _captioned(fig, "Who is accepted first, how fast, how far down the ladder", s, "time blank where < 10 worlds accepted any aid")
+    note = BLANK_TIME_NOTE if days.isna().any() else ""
+    return _captioned(fig, "Who is accepted first, how fast, how far down the ladder", s, g.mark, note)
 
 
 def knob_lines(s: StudySummary, knob: str, binned: bool = False) -> Figure:
@@ -289,7 +322,10 @@ def knob_lines(s: StudySummary, knob: str, binned: bool = False) -> Figure:
         group = pd.Series(np.clip(np.searchsorted(edges, np.log(x) if logx else x, side="right") - 1, 0, len(edges) - 2), index=x.index)
         centre = x.groupby(group).median()
     else:
-        group, centre = pd.Series(np.arange(len(x)), index=x.index), x.reset_index(drop=True)
+        # one point per knob value in increasing order (a sampled design lists its cells unsorted;
+        # cells sharing a value, e.g. rounded day counts, are pooled)
+        values = np.unique(x)
+        group, centre = pd.Series(np.searchsorted(values, x), index=x.index), pd.Series(values)
     pool = lambda v: v.groupby(group).sum()  # noqa: E731
     fig = Figure(figsize=(15, 4.6), layout="constrained")
     axes = fig.subplots(1, 3, sharex=True)
@@ -310,19 +346,25 @@ def knob_lines(s: StudySummary, knob: str, binned: bool = False) -> Figure:
     axes[1].plot(centre, days, color=DARK_GREY, marker="o", ms=3)
     axes[1].set_ylim(*day_limits(days.min() - 0.5, days.max() + 0.5))
     axes[1].set_ylabel("median time to first acceptance (days)")
+    if days.isna().all():  # an empty panel says why
+        why = f"fewer than {MIN_ACCEPTING_WORLDS} worlds\naccepted any aid in every cell"
+        axes[1].text(0.5, 0.5, why, transform=axes[1].transAxes, ha="center", va="center", fontsize=9, color=DARK_GREY)
     axes[2].plot(centre, (s.mean_rung() * s.n).groupby(group).sum() / pool(s.n), color=DARK_GREY, marker="o", ms=3)
     axes[2].set_ylim(-0.05, 3.05)  # the whole ladder: a small change in the mean rung stays small
     axes[2].set_ylabel("deepest ladder rung reached (mean, 0-3)")
+    base = s.base.get(knob)
+    # the base value is drawn (and named in the caption) only where it lies within the knob's range
+    at = float(base) if isinstance(base, (int, float)) and not isinstance(base, bool) and x.min() <= base <= x.max() else None
     for ax in axes:
         ax.set_xlabel(knob_label(knob) + (LOG_SCALE if logx else "") + ("\n(deciles of the design)" if binned else ""))
         if logx:
             log_axis(ax)
         elif is_day_knob(knob):
             ax.set_xlim(*day_limits(x.min() - 0.5, x.max() + 0.5))
-        base = s.base.get(knob)
-        if isinstance(base, (int, float)) and x.min() <= base <= x.max():
-            mark_value(ax, base, s.marker)
-    return _captioned(fig, f"Aid acceptance against {knob}", s, mark="value: dotted line")
+        if at is not None:
+            mark_value(ax, at, s.marker)
+    note = BLANK_TIME_NOTE if days.isna().any() else ""
+    return _captioned(fig, f"Aid acceptance against {knob_name(knob)}", s, "value: dotted line" if at is not None else None, note)
 
 
 def study_figures(path: Path | str, formats: tuple[str, ...] = FORMATS) -> list[Path]:

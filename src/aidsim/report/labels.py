@@ -4,12 +4,13 @@
   2024 (preset amnok_2024); severity 20x, inter-Korean tension 0.3"): the `aidsim` printout, its
   timeline and dispatch, a study's printout and figures. `settings` is a mapping (a classroom's
   sliders, `changed_settings`) or Hydra's command-line override strings (`cli_settings`).
-- `config_title(config, exclude)`: `run_title` for a composed config, its settings found by
+- `config_title(config, exclude, choices)`: `run_title` for a composed config, its settings found by
   comparing it with its scenario preset's own config (`preset_changes`: a study's base, where the
-  command line alone does not say what the experiment file set).
+  command line alone does not say what the experiment file set); a preset picked for a group
+  (`seoul=engagement`) is named as one, given Hydra's choices.
 - `setting(key, value)`: one setting in words; friendly names (`NAMES`) for the common knobs, the
   dotted key for the rest, "<group> preset <name>" for a config group.
-- `knob_label(key)`: a swept knob's axis label, with units.
+- `knob_name(key)`: a knob's short name; `knob_label(key)`: a swept knob's axis label, with units.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ MAX_SETTINGS = 6
 """A title names at most this many settings, then says how many more (an old study's config can
 differ from today's preset in every fitted weight)."""
 
-_NOT_THE_WORLD = frozenset(_RUNTIME_KEYS) | {"replicates", "seed", "scenario", "launcher"}
+_NOT_THE_WORLD = frozenset(_RUNTIME_KEYS) | {"replicates", "seed", "scenario", "launcher", "experiment"}
 """Top-level keys that steer the tools or pick the run, not the world; the scenario heads the title."""
 
 
@@ -68,6 +69,11 @@ def _groups() -> frozenset[str]:
     from aidsim.model.config import conf_dir
 
     return frozenset(p.name for p in conf_dir().iterdir() if p.is_dir())
+
+
+def count(n: int, noun: str) -> str:
+    """ "1 worker", "2 workers": a number and its noun, plural unless one."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def is_day_knob(key: str) -> bool:
@@ -96,14 +102,21 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def knob_name(key: str) -> str:
+    """A knob's short name, as a title says it: `NAMES`, "relations with Beijing", else the dotted key."""
+    return NAMES.get(key) or (f"relations with {donor_label(key.split('.', 1)[1], short=True)}" if key.startswith("relations.") else key)
+
+
 def setting(key: str, value: object) -> str:
     """One setting in words: "severity 20x", "inter-Korean tension 0.3", "relations with Beijing 0.8",
     "horizon 90 days", "self-reliance line off", "dprk.decision_noise 0.2", "events preset exercise"."""
-    name = NAMES.get(key) or (f"relations with {donor_label(key.split('.', 1)[1], short=True)}" if key.startswith("relations.") else key)
+    name = knob_name(key)
     if isinstance(value, (list, tuple, dict)):  # a whole list (e.g. the events) compared with the preset's
         return f"{name} changed"
     if "." not in key and key in _groups():
         return f"{key} preset {value}"
+    if isinstance(value, str) and value.lower() in ("true", "false"):  # a command line's flag, as Hydra reads it
+        value = value.lower() == "true"
     number = _number(value)
     text = ("on" if value else "off") if isinstance(value, bool) else f"{number:g}" if number is not None else str(value)
     if key == "flood.severity" and number is not None:
@@ -142,7 +155,7 @@ def run_title(title: str | None, preset: str | None = None, settings: Mapping[st
     words = [setting(k, v) for k, v in pairs.items()]
     if len(words) > MAX_SETTINGS:
         more = len(words) - MAX_SETTINGS
-        words = [*words[:MAX_SETTINGS], f"and {more} more setting{'s' if more > 1 else ''}"]
+        words = [*words[:MAX_SETTINGS], f"and {count(more, 'more setting')}"]
     return f"{head}; {', '.join(words)}" if words else head
 
 
@@ -173,16 +186,31 @@ def changed_settings(config: Any, reference: Any, exclude: Collection[str] = ())
     return {k: v for k, v in new.items() if _names_the_world(k) and k not in exclude and not _same(v, old.get(k, missing))}
 
 
-def preset_changes(config: Mapping[str, Any], exclude: Collection[str] = ()) -> dict[str, Any]:
+def group_choices(choices: Mapping[str, Any]) -> dict[str, str]:
+    """The presets picked for the world's config groups (seoul, events, flood ...) among Hydra's
+    runtime choices; not the scenario, the experiment, the launcher or Hydra's own groups."""
+    return {g: str(c) for g, c in choices.items() if c is not None and g in _groups() and _names_the_world(g)}
+
+
+def preset_changes(config: Mapping[str, Any], exclude: Collection[str] = (), choices: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """`changed_settings` of a composed config against its scenario preset's own config (composed
-    here; empty if the preset is not in the config tree)."""
+    here; empty if the preset is not in the config tree). Given Hydra's runtime `choices`, a group
+    whose preset differs from the scenario's own pick is one setting ("seoul preset engagement")
+    instead of the keys that preset sets."""
     from aidsim.model.config import compose, presets
 
     name = (config.get("scenario") or {}).get("name")  # a DictConfig is a Mapping too
-    return changed_settings(config, compose([f"scenario={name}"]), exclude) if name in presets("scenario") else {}
+    if name not in presets("scenario"):
+        return {}
+    picked: dict[str, Any] = {}
+    if choices:
+        own = compose([f"scenario={name}"], hydra=True).hydra.runtime.choices
+        picked = {g: c for g, c in group_choices(choices).items() if own.get(g) != c}
+    reference = compose([f"scenario={name}", *(f"{g}={c}" for g, c in picked.items())])
+    return {**picked, **changed_settings(config, reference, exclude)}
 
 
-def config_title(config: Mapping[str, Any], exclude: Collection[str] = ()) -> str:
+def config_title(config: Mapping[str, Any], exclude: Collection[str] = (), choices: Mapping[str, Any] | None = None) -> str:
     """`run_title` for a composed config: its scenario, and what differs from that preset (`preset_changes`)."""
     scenario = config.get("scenario") or {}
-    return run_title(scenario.get("title"), scenario.get("name"), preset_changes(config, exclude))
+    return run_title(scenario.get("title"), scenario.get("name"), preset_changes(config, exclude, choices))

@@ -15,7 +15,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from aidsim.report.style import BLACK, BLUE, LOG_SCALE, ORANGE, SERIES, VERMILLION, DonorNames, donor_label, log_axis, mark_value, wants_log
-from aidsim.report.style import OKABE_ITO as OKABE_ITO
 
 LABELS = DonorNames(donor_label)
 """donor id -> its label in conf/actors (`report.style.donor_label`), for report tables and prose."""

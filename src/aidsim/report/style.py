@@ -9,7 +9,7 @@
   `conf/actors/default.yaml` (its `short:` with `short=True`, else the label without a bracketed
   aside: "Seoul (Korean Red Cross)" -> "Seoul").
 - `save(fig, path)`: the one figure writer (atomic; the format from the suffix).
-- Axes that do not mislead: `wants_log` (which knobs go on a log axis), `log_axis` (a log scale
+- Axes that do not mislead: `wants_log` (the one rule for which knobs go on a log axis), `log_axis` (a log scale
   with round plain ticks, 0.3 1 3 10 30 100, from `round_log_ticks`), `day_limits` (a days axis or colour scale spans at least
   `MIN_DAY_SPAN`, so a one-day difference does not fill it), `outside_legend` (a legend right of
   the axes, over no data), `mark_value` (a reference value named where it has room).
@@ -48,7 +48,6 @@ WHITE = "#FFFFFF"
 
 PALETTE: tuple[str, ...] = (ORANGE, SKY, GREEN, YELLOW, BLUE, VERMILLION, PURPLE, BLACK)
 """Okabe-Ito, in its usual order."""
-OKABE_ITO = PALETTE
 SERIES: tuple[str, ...] = (BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY, BLACK)
 """Okabe-Ito without its yellow, which is faint on white, in an order that keeps neighbours distinct."""
 
@@ -91,6 +90,8 @@ MIN_DAY_SPAN = 10.0
 """The least span of an axis or colour scale in days."""
 LOG_SCALE = " (log scale)"
 """Appended to the label of a log-scaled axis."""
+LOG_MIN_SPAN = 10.0
+"""The least ratio of a knob's largest to smallest value for a log axis (`wants_log`)."""
 
 
 @cache
@@ -161,19 +162,22 @@ def round_log_ticks(lo: float, hi: float) -> list[float]:
 
 
 def wants_log(values: Iterable[float]) -> bool:
-    """Whether a knob's values belong on a log axis: log-spaced (`runs.designs.log_spaced`), or
-    positive, spanning more than 50-fold and spread evenly in log rather than linear terms (their
-    median nearer the geometric than the arithmetic middle: a log-uniform sample, steps like
-    0.3 0.5 1 2 5 10; not a uniform sample of 0..1 whose smallest draw happens to be tiny)."""
+    """Whether a knob's values belong on a log axis: the one rule for line plots and heatmaps.
+
+    Yes if the values are all positive, span at least `LOG_MIN_SPAN`-fold (largest / smallest), and
+    are spread evenly in log rather than linear terms: log-spaced steps (`runs.designs.log_spaced`:
+    0.3 1 3 10 30 100), or severity-like ones whose median lies nearer the geometric than the
+    arithmetic middle (1 10 40, a log-uniform sample, 0.3 0.5 1 2 5 10). Not a uniform sample of 0..1
+    whose smallest draw happens to be tiny, nor steps like 0.1 0.5 1."""
     import numpy as np
 
     from aidsim.runs.designs import log_spaced
 
     v = np.sort(np.asarray(list(values), dtype=float))
-    if len(v) == 0 or log_spaced(v.tolist()):
-        return len(v) > 0
-    if v[0] <= 0 or v[-1] / v[0] <= 50:
+    if len(v) < 2 or v[0] <= 0 or v[-1] / v[0] < LOG_MIN_SPAN:
         return False
+    if log_spaced(v.tolist()):
+        return True
     median = float(np.median(v))
     return abs(math.log(median / math.sqrt(v[0] * v[-1]))) < abs(math.log((v[0] + v[-1]) / 2 / median))
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from aidsim.model.ladder import NO_DAY
+from aidsim.report.labels import NAMES
 from aidsim.report.style import BLUE, DONOR_COLOURS, PURPLE, SKY, VERMILLION, donor_label, outside_legend, save
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def timeline_figure(data: Timeline) -> Figure:
     outside_legend(ax, fontsize=8)
     ax = axes[2]
     for key, colour in TENSION_KEYS:
-        ax.step(days, data.tension[key], where="post", color=colour, label=f"tension: {key.replace('_', '-')}")
+        ax.step(days, data.tension[key], where="post", color=colour, label=NAMES[f"tension.{key}"])
     ax.set_ylabel("tension (0-1)")
     ax.set_xlabel("days since the flood")
     ax.set_ylim(-0.02, 1.02)

@@ -104,11 +104,20 @@ def run_cell(params: Params, cell: Mapping[str, Any], cell_id: int = 0) -> tuple
     return simulate(Chunk(0, params, np.array([cell_id]), 0, params.replicates, columns, {}))
 
 
-def evaluate(base: DictConfig, cells: Iterable[Mapping[str, Any]], workers: int = 1, chunk_worlds: int = 50_000) -> tuple[pd.DataFrame, pd.DataFrame]:
+@functools.cache
+def default_chunk_worlds() -> int:
+    """`sweep.chunk_worlds` of conf/sweep.yaml: the batch size a study uses unless told otherwise."""
+    from aidsim.model.config import compose
+
+    return int(compose([], config_name="sweep").sweep.chunk_worlds)
+
+
+def evaluate(base: DictConfig, cells: Iterable[Mapping[str, Any]], workers: int = 1, chunk_worlds: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(runs, responses) over all cells in memory, each with `base.replicates` worlds and seed
-    `base.seed`, sorted by cell then replicate. For studies too large for memory use `run_study`."""
+    `base.seed`, sorted by cell then replicate; `chunk_worlds` defaults to the sweeps' own
+    (`default_chunk_worlds`). For studies too large for memory use `run_study`."""
     design = prepare(model_dict(base), list(cells) or [{}])
-    plan = design.plan(chunk_worlds)
+    plan = design.plan(chunk_worlds or default_chunk_worlds())
     parts = list(execute(Lazy(len(plan), functools.partial(design.chunk, plan)), simulate, workers))
     runs = pd.concat([p[0] for p in parts], ignore_index=True)
     resp = pd.concat([p[1] for p in parts], ignore_index=True)

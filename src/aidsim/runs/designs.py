@@ -149,7 +149,8 @@ def study_cells(spec: Mapping[str, Any], integer: Collection[str] = ()) -> list[
 
 
 def log_spaced(values: Sequence[float]) -> bool:
-    """Whether positive values are (about) evenly spaced in log rather than linear space."""
+    """Whether positive values are (about) evenly spaced in log rather than linear space (one part
+    of the log-axis rule, `report.style.wants_log`)."""
     v = np.asarray(sorted(values), dtype=float)
     if len(v) < 3 or v[0] <= 0:
         return False
