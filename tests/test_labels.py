@@ -217,3 +217,16 @@ def test_a_flag_from_the_command_line_reads_as_on_or_off():
     assert labels.setting("access.self_reliance", "false") == "self-reliance line off"
     assert labels.setting("access.self_reliance", "True") == "self-reliance line on"
     assert labels.run_title("Amnok", None, ["access.self_reliance=false"]) == "Amnok; self-reliance line off"
+
+
+def test_a_runs_own_donor_names_reach_its_dispatch(monkeypatch):
+    from aidsim.model.config import load
+    from aidsim.model.model import AidModel
+    from aidsim.report import narrative, style
+
+    monkeypatch.setattr(style, "_run_profiles", {})  # this process's names are restored afterwards
+    params = load(["actors.russia.short=Kremlin", "replicates=20"])
+    style.use_names(params.actors)
+    assert style.donor_label("russia", short=True) == "Kremlin"
+    text = narrative.dispatch_markdown(AidModel(params).run(), 0)
+    assert "Kremlin" in text and "Moscow" not in text

@@ -180,6 +180,9 @@ def _run(cfg: DictConfig) -> None:
     try:
         _refuse_reuse(out, cfg)
         params = _titled(checked_params(cfg))
+        from aidsim.report.style import use_names
+
+        use_names(params.actors)  # the run's own donor names, in the figure process too
         figure = timeline_process(cfg)  # forked before `_import_model` starts a thread
         _import_model()
         resume_gc()

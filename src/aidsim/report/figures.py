@@ -37,6 +37,7 @@ from aidsim.report.style import (
     outside_legend,
     round_log_ticks,
     save,
+    use_names,
     wants_log,
 )
 from aidsim.runs.tables import RESPONSES
@@ -98,6 +99,9 @@ class StudySummary:
         self.n = self.runs.groupby(level="cell").sum()
         self.cells = self.cells.loc[self.n.index]
         base = _base_config(self.path)
+        actors = OmegaConf.to_container(base.actors, resolve=True) if OmegaConf.select(base, "actors") is not None else None
+        if isinstance(actors, dict):
+            use_names(actors)  # the study's own donor names
         self.base: dict[str, Any] = {k: OmegaConf.select(base, k, default=None) for k in self.cells.columns}
         # a Hydra -m job's config holds its own value of each knob it overrode, not the study's base
         self.base.update(_unoverridden(job_overrides, [k for k in self.knobs() if k in job_overrides]))

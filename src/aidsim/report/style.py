@@ -6,8 +6,8 @@
 - `DONOR_COLOURS`, `RESPONSE_COLOURS`, `RESPONSE_LABELS`: one colour per donor and per response,
   and the words for each response.
 - `donor_label(donor_id, short=False)`: the `label:` of the donor's actor profile in
-  `conf/actors/default.yaml` (its `short:` with `short=True`, else the label without a bracketed
-  aside: "Seoul (Korean Red Cross)" -> "Seoul").
+  `conf/actors/default.yaml`, or the run's own after `use_names` (its `short:` with `short=True`,
+  else the label without a bracketed aside: "Seoul (Korean Red Cross)" -> "Seoul").
 - `save(fig, path)`: the one figure writer (atomic; the format from the suffix).
 - Axes that do not mislead: `wants_log` (the one rule for which knobs go on a log axis), `log_axis` (a log scale
   with round plain ticks, 0.3 1 3 10 30 100, from `round_log_ticks`), `day_limits` (a days axis or colour scale spans at least
@@ -94,8 +94,12 @@ LOG_MIN_SPAN = 10.0
 """The least ratio of a knob's largest to smallest value for a log axis (`wants_log`)."""
 
 
+_run_profiles: dict[str, dict[str, Any]] = {}
+"""The names of the run this process draws (`use_names`); empty: the shipped profiles'."""
+
+
 @cache
-def _profiles() -> dict[str, dict[str, Any]]:
+def _shipped_profiles() -> dict[str, dict[str, Any]]:
     """The actor profiles of the config tree (read once)."""
     import yaml
 
@@ -106,6 +110,22 @@ def _profiles() -> dict[str, dict[str, Any]]:
     doc = yaml.load((conf_dir() / "actors" / "default.yaml").read_text(encoding="utf-8"), Loader=loader)
     data = doc.get("actors") if isinstance(doc, dict) else None
     return {str(k): v for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _profiles() -> dict[str, dict[str, Any]]:
+    return _run_profiles or _shipped_profiles()
+
+
+def use_names(actors: Mapping[Any, Any]) -> None:
+    """Name donors, for the rest of this process, as a composed config's `actors` does (each with
+    a `label` and maybe a `short`, as mappings or objects): a run's own `actors.russia.short=...`
+    or a copied config tree then reaches every title, legend and dispatch, not only the settings."""
+
+    def fields(a: Any) -> dict[str, Any]:
+        return {k: a.get(k) if isinstance(a, Mapping) else getattr(a, k, None) for k in ("label", "short")}
+
+    _run_profiles.clear()
+    _run_profiles.update({str(d): fields(a) for d, a in actors.items()})
 
 
 def donor_label(donor_id: str, short: bool = False) -> str:
