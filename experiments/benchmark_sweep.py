@@ -8,7 +8,8 @@ The grid is the tension_x_severity study (11 x 11 cells, default 60-day 2024 mod
     cores, Parquet shards written to results/benchmark/, manifest. The workers' fork server is
     started first, as aidsim-sweep starts it before reading its config, and (a) waits until it has
     loaded the model, as a sweep's first chunk does (`fork_server_ready`). Peak RSS is the largest of this
-    process and its workers, measured before (b) starts.
+    process and its workers (which report their own) in the first round. Runs per CPU-second count
+    the workers' CPU time in their chunks (which they report) and this process's.
 (b) mesa.batch_run, one world per run: a Mesa model wrapping AidModel(replicates=[i]) with the
     cell's knobs as scalar parameters and a DataCollector reporting each donor's response, as a
     batch_run user would write it. Params are validated once per cell (cached), which favours
@@ -25,7 +26,8 @@ It also measures the arithmetic limit, the vectorised model alone (no tables, no
 cores that share a machine run slower together than one alone), measured right after each of
 `--rounds` runs of (a); and one process's CPU-time rate times the number of cores, before and
 after (a), the faster counting. The engine's share of each is printed (medians over rounds), since
-on a shared machine wall-clock rates move with the load. Rates in the last line are runs per
+on a shared machine wall-clock rates move with the load; so is its share in CPU time (runs per
+CPU-second against the all-cores-busy model's), which other load hardly moves. Rates in the last line are runs per
 wall-clock second (the engine's: the median round), measured in the same run. The last line is
 machine-readable.
 """
@@ -68,7 +70,8 @@ def grid() -> list[dict]:
 
 
 def peak_rss_mb() -> float:
-    """Largest resident set of this process or any finished child (workers), in MB."""
+    """Largest resident set of this process or any finished child, in MB (the engine's workers,
+    forked by a fork server, are not its children: `run_study` reports theirs)."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return max(own, kids) / 1024
@@ -80,7 +83,9 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def run_aidsim(replicates: int, workers: int | None) -> tuple[int, float]:
+def run_aidsim(replicates: int, workers: int | None) -> tuple[int, float, dict[str, Any]]:
+    """(runs, wall seconds, `run_study`'s record: the workers' CPU seconds and peak memory among
+    it) of one run of the engine."""
     root = OUT / "tension_x_severity"
     shutil.rmtree(root, ignore_errors=True)
     overrides = ["experiment=tension_x_severity", f"replicates={replicates}", f"sweep.dir={root}", "sweep.progress=false", "sweep.plots=false"]
@@ -89,7 +94,7 @@ def run_aidsim(replicates: int, workers: int | None) -> tuple[int, float]:
     cfg = compose(overrides, config_name="sweep")
     start = time.perf_counter()
     out = study.run_study(cfg, root)
-    return out["runs"], time.perf_counter() - start
+    return out["runs"], time.perf_counter() - start, out
 
 
 def arithmetic_limit(worlds: int = 100_000) -> float:
@@ -411,27 +416,36 @@ def main() -> None:
     rounds, rss = [], 0.0
     for i in range(args.rounds):
         cpu0 = cpu_seconds()
-        runs_a, secs_a = run_aidsim(args.aidsim_replicates, args.workers)
-        cpu_a = cpu_seconds() - cpu0
+        runs_a, secs_a, out = run_aidsim(args.aidsim_replicates, args.workers)
+        cpu_a = cpu_seconds() - cpu0 + out["cpu_seconds"]
         if i == 0:  # before model_alone's processes, which would count as children
-            rss = peak_rss_mb()
+            rss = max(peak_rss_mb(), out["worker_peak_rss_mb"])
         busy = model_alone(cores)
-        rounds.append((runs_a / secs_a, busy))
+        rounds.append((runs_a / secs_a, busy, runs_a / cpu_a))
         print(
-            f"round {i + 1}: aidsim engine {runs_a:,} runs in {secs_a:.1f} s = {runs_a / secs_a:,.0f} runs/s on {cores} cores "
-            f"(this process's own CPU {cpu_a:.1f} s; the workers' is not counted); the model alone with all {cores} cores busy at once "
-            f"(the same batch in {cores} processes, summed): {busy:,.0f} runs/s; the engine reaches {runs_a / secs_a / busy:.0%} of it"
+            f"round {i + 1}: aidsim engine {runs_a:,} runs in {secs_a:.1f} s = {runs_a / secs_a:,.0f} runs/s on {cores} cores, "
+            f"{runs_a / cpu_a:,.0f} runs per CPU-second (the workers' and this process's CPU, {cpu_a:.1f} s); "
+            f"the model alone with all {cores} cores busy at once (the same batch in {cores} processes, summed): {busy:,.0f} runs/s, "
+            f"{busy / cores:,.0f} per CPU-second; the engine reaches {runs_a / secs_a / busy:.0%} of it in wall-clock time, "
+            f"{runs_a / cpu_a / (busy / cores):.0%} in CPU time"
         )
     # Measured again on the then idle pool: the first measurement shares the machine with the fork
     # server's imports. The faster of the two is the limit, which can only lower the engine's share.
     limit = max(limit_before, cores * model_alone(1))
-    rate_a = statistics.median(r for r, _ in rounds)
-    busy_share = statistics.median(r / b for r, b in rounds)
+    rate_a = statistics.median(r for r, _, _ in rounds)
+    busy_share = statistics.median(r / b for r, b, _ in rounds)
+    cpu_rate = statistics.median(c for _, _, c in rounds)
+    cpu_share = statistics.median(c / (b / cores) for _, b, c in rounds)
     print(f"aidsim engine, median of {len(rounds)} rounds: {rate_a:,.0f} runs/s ({rate_a / cores:,.0f} per core); peak RSS {rss:.0f} MB (first round)")
     print(
         f"share of the arithmetic limit, median over rounds, each against the all-cores-busy limit measured right after it: {busy_share:.0%}; "
         f"against one process's limit x {cores} cores (100,000-world batch, CPU time, the faster of two measurements: {limit:,.0f} runs/s), "
         f"which assumes cores do not slow each other: {rate_a / limit:.0%}"
+    )
+    print(
+        f"runs per CPU-second, median over rounds: engine {cpu_rate:,.0f}, {cpu_share:.0%} of the model alone's with all cores busy "
+        "(what the engine spends on anything but the model's arithmetic: tables, Parquet, checksums, the pool; "
+        "unlike the wall-clock shares, other load on the machine hardly moves it)"
     )
     rate_b = 0.0
     for processes in (1, 2):
@@ -450,7 +464,8 @@ def main() -> None:
     # CPU time does not reach this process's RUSAGE_CHILDREN (the CPU figures above cover this process only).
     print(
         f"aidsim against the scalar Mesa reference: {rate_a / rate_r:.0f}x (floor 50x: {_verdict(rate_a / rate_r, 50)}); "
-        f"share of the arithmetic limit with all cores busy {busy_share:.0%} (floor 70%: {_verdict(busy_share, 0.7)}), "
+        f"share of the arithmetic limit with all cores busy {busy_share:.0%} in wall-clock time (floor 70%: {_verdict(busy_share, 0.7)}), "
+        f"{cpu_share:.0%} in CPU time (floor 70%: {_verdict(cpu_share, 0.7)}), "
         f"of one process's limit x cores {rate_a / limit:.0%} (floor 70%: {_verdict(rate_a / limit, 0.7)}); "
         f"all rates from this run, on a machine {'shared' if _loaded(cores) else 'otherwise idle'} (load average {_load():.1f} on {cores} cores)"
     )

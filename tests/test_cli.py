@@ -142,3 +142,38 @@ def test_validate_names_the_file_and_field_of_a_malformed_episode(tmp_path):
     assert proc.returncode == 2
     line = proc.stderr.strip()
     assert "bad.yaml" in line and "observed.russia='maybe'" in line and "\n" not in line
+
+
+@pytest.mark.parametrize("name", ["../../escaped", "..", "", "a/b"])
+def test_a_scenario_name_that_is_a_path_is_refused_before_any_folder_is_made(tmp_path, name):
+    done = subprocess.run([str(BIN / "aidsim"), "replicates=20", f"scenario.name={name}"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "scenario.name=" in done.stderr and "plain name" in done.stderr
+    assert not list(tmp_path.parent.glob("escaped")) and not list(tmp_path.iterdir())
+
+
+def test_a_failed_run_removes_only_what_it_made(tmp_path):
+    own = tmp_path / "mine"
+    (own / ".hydra").mkdir(parents=True)
+    (own / "notes.log").write_text("precious")
+    done = aidsim("replicates=20", "output.dispatch_replicate=50", f"hydra.run.dir={own}")
+    assert done.returncode == 2
+    assert (own / "notes.log").read_text() == "precious" and (own / ".hydra").is_dir()
+    assert not (own / "run.log").exists()
+    (tmp_path / "e1" / "e2").mkdir(parents=True)
+    done = aidsim("replicates=20", "output.dispatch_replicate=50", f"hydra.run.dir={tmp_path / 'e1' / 'e2' / 'new' / 'run'}")
+    assert done.returncode == 2
+    assert (tmp_path / "e1" / "e2").is_dir() and not (tmp_path / "e1" / "e2" / "new").exists()  # made by the run: gone; the user's: kept
+
+
+def test_a_second_run_into_a_folder_in_use_is_refused_in_one_line(tmp_path):
+    import fcntl
+    import os
+
+    fd = os.open(tmp_path, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # what a run in progress holds
+    try:
+        done = aidsim("replicates=20", f"hydra.run.dir={tmp_path}")
+    finally:
+        os.close(fd)
+    assert done.returncode == 2 and done.stderr.strip().endswith("in use by another aidsim run; wait for it to finish or choose another folder")
+    assert not (tmp_path / "responses.parquet").exists()

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from aidsim.model.errors import EXIT_BAD_INPUT, ConfigError, unknown_key
+from aidsim.model.errors import EXIT_BAD_INPUT, ConfigError, plain_name, unknown_key
 
 _HYDRA_OWN = ("--hydra-help", "--config-path", "-cp", "--config-dir", "-cd", "--info", "-i", "--shell-completion", "-sc")
 """Flags after which `--help` is Hydra's (a custom config tree, Hydra's own help)."""
@@ -182,6 +182,21 @@ class _QuietHydraStderr:
         return getattr(self._stream, name)
 
 
+FOLDER_NAME_KEYS = ("scenario.name", "sweep.study", "study")
+"""Keys whose value becomes a folder name (conf/*.yaml's `hydra.run.dir` and `sweep.dir`)."""
+
+
+def check_folder_names(argv: Sequence[str]) -> None:
+    """Refuse a command line that names a folder-forming key (`FOLDER_NAME_KEYS`) with anything but
+    a plain name, before Hydra makes the run's folder from it: `scenario.name=../../x` would put a
+    run, or a refused command's logs, anywhere on disk."""
+    for arg in argv:
+        key, eq, value = arg.partition("=")
+        key = key.lstrip("+~")
+        if eq and key in FOLDER_NAME_KEYS:
+            plain_name(key, value.strip().strip("'\""))
+
+
 def guarded(main: Callable[[], Any], prog: str, unknown: Callable[[str], str] | None = None) -> Callable[[], None]:
     """Wrap a Hydra entry point so that every input error ends as one line and exit code 2.
 
@@ -193,6 +208,7 @@ def guarded(main: Callable[[], Any], prog: str, unknown: Callable[[str], str] | 
         try:
             if not debug:
                 sys.stderr = _QuietHydraStderr(sys.stderr)
+            check_folder_names(sys.argv[1:])
             main()
         except BrokenPipeError:
             # Output piped into a reader that stopped (`aidsim | head`): not an error of ours.

@@ -16,6 +16,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -131,23 +132,49 @@ def _refuse_reuse(out: Path, cfg: DictConfig) -> None:
         raise ConfigError(f"hydra.run.dir={str(out)!r}: already holds a run ({found[0]}); choose another folder or pass output.overwrite=true")
 
 
-def _clean_failed(out: Path, existed: set[str]) -> None:
-    """A failed run leaves no folder behind: remove what Hydra created (.hydra, the log) and the
-    folders that are then empty, up to the working directory."""
-    if existed:
-        return
-    for entry in out.iterdir() if out.is_dir() else []:
-        if entry.name == ".hydra" and entry.is_dir():
-            shutil.rmtree(entry, ignore_errors=True)
-        elif entry.suffix == ".log":
-            entry.unlink(missing_ok=True)
-    here, cwd = out, Path.cwd().resolve()
-    while here.resolve() != cwd and here.resolve() != here.resolve().parent:
-        try:
-            here.rmdir()
-        except OSError:
-            break
-        here = here.parent
+class _Before:
+    """What was on disk before Hydra made the run's folder, so that a failed run removes only what
+    it made: the folders on the way to the run folder that already existed, and the entries of the
+    run folder itself if it did (a user's `hydra.run.dir` may hold their own files)."""
+
+    def __init__(self, argv: Sequence[str]):
+        given = [a.split("=", 1)[1].strip("'\"") for a in argv if a.split("=", 1)[0].lstrip("+") == "hydra.run.dir"]
+        # the default run folder is results/runs/<scenario>/<time>: a new folder under that root
+        root = Path(given[-1]) if given else Path("results/runs")
+        self.dirs = {p for p in (root.absolute(), *root.absolute().parents) if p.is_dir()}
+        if not given and root.is_dir():
+            self.dirs |= {p.absolute() for p in root.iterdir() if p.is_dir()}
+        self.entries = {p.name for p in root.iterdir()} if given and root.is_dir() else set()
+
+    def clean(self, out: Path) -> None:
+        """Remove what this failed run added: in a folder that existed, the entries that did not;
+        else the folder with what Hydra wrote in it (.hydra, the log), and the folders made on the
+        way to it that are then empty."""
+        out = out.absolute()
+        if out in self.dirs:
+            for entry in out.iterdir():
+                if entry.name in self.entries:
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+            return
+        for entry in out.iterdir() if out.is_dir() else []:
+            if entry.name == ".hydra" and entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            elif entry.suffix == ".log":
+                entry.unlink(missing_ok=True)
+        here = out
+        while here not in self.dirs and here != here.parent:
+            try:
+                here.rmdir()
+            except OSError:
+                break
+            here = here.parent
+
+
+_before: _Before | None = None
 
 
 def _titled(params: Params) -> Params:
@@ -173,10 +200,25 @@ def _import_model() -> None:
     thread.join()
 
 
+def _hold(out: Path) -> int:
+    """Lock the run folder for this run (an flock on the folder itself, freed by the kernel when the
+    process ends, however it ends); a second run into the same folder at once gets one line."""
+    import fcntl
+    import os
+
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ConfigError(f"hydra.run.dir={str(out)!r}: in use by another aidsim run; wait for it to finish or choose another folder") from None
+    return fd
+
+
 def _run(cfg: DictConfig) -> None:
     out = output_dir()
-    existed = {p.name for p in out.iterdir() if p.name != ".hydra" and p.suffix != ".log"} if out.is_dir() else set()
     figure: FigureProcess | None = None
+    _hold(out)  # held to the end of the process; refused here, the folder is the other run's: nothing is cleaned
     try:
         _refuse_reuse(out, cfg)
         params = _titled(checked_params(cfg))
@@ -195,7 +237,8 @@ def _run(cfg: DictConfig) -> None:
     except BaseException:
         if figure is not None:
             figure.cancel()
-        _clean_failed(out, existed)
+        if _before is not None:
+            _before.clean(out)
         raise
     print(f"{params.scenario.title or params.scenario.name}: {model.worlds} worlds x {params.horizon_days} days, seed {params.seed} ({seconds:.2f} s)")
     print(format_summary(summary, runs))
@@ -211,7 +254,9 @@ def _app() -> Any:
 
 def main() -> None:
     """`aidsim`: see docs/cli.md. `--help` is answered without importing Hydra."""
+    global _before
     if quick_help("aidsim", "config", SUMMARY, sys.argv[1:]):
         return
+    _before = _Before(sys.argv[1:])
     with startup_gc():
         guarded(_app(), "aidsim")()

@@ -7,6 +7,7 @@ into that one line (exit code 2) and leaves tracebacks to `AIDSIM_DEBUG=1`.
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,23 @@ EXIT_BAD_INPUT = 2
 
 class ConfigError(Exception):
     """A user-facing input error whose message is one line."""
+
+
+_PLAIN_NAME = re.compile(r"[\w.-]+")
+PLAIN_NAME_RULE = "a plain name (letters, digits, _ - .; no / or \\, not empty, not . or ..)"
+"""What a name that becomes a folder (a study, a scenario) may be: it cannot point elsewhere."""
+
+
+def is_plain_name(value: object) -> bool:
+    """Whether `value` is safe as one folder name (`PLAIN_NAME_RULE`)."""
+    return isinstance(value, str) and _PLAIN_NAME.fullmatch(value) is not None and value not in (".", "..")
+
+
+def plain_name(key: str, value: object) -> str:
+    """`value` if it is a plain name (`is_plain_name`), else a one-line ConfigError naming `key`."""
+    if not is_plain_name(value):
+        raise ConfigError(f"{key}={value!r}: allowed: {PLAIN_NAME_RULE}")
+    return str(value)
 
 
 def _field_at(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, Any]:

@@ -45,15 +45,26 @@ def simulate(chunk: Chunk) -> tuple[pd.DataFrame, pd.DataFrame]:
     return tables.runs(model, lead), tables.responses(model, lead)
 
 
-def run_and_store(task: tuple[str, Chunk]) -> tuple[int, int, float, dict[str, Any]]:
-    """Worker: run a chunk and write its shards; return (chunk, worlds, seconds, shard records)."""
+def run_and_store(task: tuple[str, Chunk]) -> tuple[int, int, dict[str, float], dict[str, Any]]:
+    """Worker: run a chunk and write its shards; return (chunk, worlds, usage, shard records).
+
+    `usage`: the chunk's wall seconds, this worker's CPU seconds in it and the worker's peak
+    resident memory so far (MB). A forkserver worker is not a child of the command, whose own
+    resource usage therefore cannot count it."""
+    import resource
+
     root, chunk = task
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     runs, resp = simulate(chunk)
     record = Store(root).write_chunk(
         chunk.index, runs, resp, plain=tables.DISTINCT, keys=("cell", *chunk.columns, *tables.KEYS), nullable=(*chunk.columns, *tables.NULLABLE)
     )
-    return chunk.index, chunk.worlds, time.perf_counter() - start, record
+    usage = {
+        "seconds": time.perf_counter() - start,
+        "cpu_seconds": time.process_time() - cpu,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # Linux reports KB
+    }
+    return chunk.index, chunk.worlds, usage, record
 
 
 def progress_bar(total: int, desc: str, enabled: bool) -> Any:

@@ -4,22 +4,11 @@ line naming the key, the value and what is allowed."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
-from aidsim.model.errors import ConfigError, describe
-
-_PLAIN = re.compile(r"[\w.-]+")
-
-
-def plain_name(key: str, value: Any) -> str:
-    """A study (or scenario) name that is safe as one folder name: letters, digits, `_`, `-`, `.`;
-    no path separators, not empty, not `.` or `..`. Otherwise a one-line ConfigError."""
-    if not isinstance(value, str) or not _PLAIN.fullmatch(value) or value in (".", ".."):
-        raise ConfigError(f"{key}={value!r}: allowed: a plain name (letters, digits, _ - .; no / or \\, not . or ..)")
-    return value
+from aidsim.model.errors import PLAIN_NAME_RULE, ConfigError, describe, is_plain_name
 
 
 class SweepSettings(BaseModel):
@@ -40,8 +29,8 @@ class SweepSettings(BaseModel):
     @field_validator("study", mode="before")
     @classmethod
     def _plain(cls, value: Any) -> Any:
-        if isinstance(value, str) and not (_PLAIN.fullmatch(value) and value not in (".", "..")):
-            raise ValueError(f"{value!r} is not a plain name (allowed: letters, digits, _ - .; no / or \\, not . or ..)")
+        if isinstance(value, str) and not is_plain_name(value):
+            raise ValueError(f"{value!r} is not {PLAIN_NAME_RULE}")
         return value
 
     @classmethod

@@ -189,12 +189,13 @@ def _session(
     worlds = int(plan_worlds(plan)[todo].sum())
     bar = progress_bar(worlds, spec["study"], settings.progress)
     start = last = time.perf_counter()
-    ran = 0
+    ran, cpu, rss = 0, 0.0, 0.0
     tasks = Lazy(len(todo), lambda j: (str(root), chunks[todo[j]]))
     try:
-        for index, n, _, record in execute(tasks, run_and_store, workers):
+        for index, n, usage, record in execute(tasks, run_and_store, workers):
             manifest["shards"][str(index)] = record
             ran += n
+            cpu, rss = cpu + usage["cpu_seconds"], max(rss, usage["peak_rss_mb"])
             if bar is not None:
                 bar.update(n)
             if time.perf_counter() - last > MANIFEST_EVERY_S:
@@ -216,6 +217,8 @@ def _session(
         runs=worlds,
         seconds=round(seconds, 3),
         runs_per_s=round(worlds / seconds) if seconds > 0 else None,
+        cpu_seconds=round(cpu, 3),  # the workers' CPU time in their chunks: runs per CPU-second, whatever else shares the machine
+        worker_peak_rss_mb=round(rss),
     )
     manifest["status"] = "complete" if complete else "running"
     st.write_manifest(manifest)
