@@ -110,6 +110,17 @@ def test_one_knob_and_sampled_designs_give_lines(tmp_path):
     assert names == ["p_accepted_by_tension_inter_korean.png", "p_accepted_by_flood_severity.png"]
 
 
+def test_the_store_knows_every_figure_name_it_draws(tmp_path):
+    """--force deletes only the figures the store draws (store.FIGURE_NAME): every kind is among them."""
+    from aidsim.runs.store import FIGURE_NAME
+
+    grid = run(tmp_path, "grid", "replicates=20", "+sweep.grid={tension.inter_korean:[0.2,0.9],flood.severity:[1.0,10.0]}")
+    one = run(tmp_path, "one", "replicates=20", "+sweep.grid={flood.severity:[0.5,2.0]}")
+    lhs = run(tmp_path, "lhs", "replicates=20", "sweep.sample={method:lhs,n:8,seed:3,ranges:{tension.inter_korean:[0,1],relations.china:[0,1]}}")
+    files = [f for root in (grid, one, lhs) for f in figures.study_figures(root, figures.FORMATS + ("pdf",))]
+    assert len({f.stem for f in files}) == 6 and all(FIGURE_NAME.fullmatch(f.name) for f in files)
+
+
 def test_aidsim_plot_command(tmp_path):
     root = run(tmp_path, "cmd", "+sweep.grid={flood.severity:[1.0,10.0]}")
     bin_dir = Path(sys.executable).parent

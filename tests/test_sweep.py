@@ -372,8 +372,12 @@ def test_force_deletes_only_what_the_store_owns(tmp_path):
     run_study(cfg, root)
     (root / "notes.txt").write_text("mine")
     (root / "runs" / "my_analysis.csv").write_text("mine")
+    (root / "figures").mkdir(exist_ok=True)
+    (root / "figures" / "my_talk.png").write_bytes(b"mine")
+    (root / "runs" / "chunk-000099.parquet").write_bytes(b"not the store's: its plan has 6 chunks")
     run_study(study(tmp_path, "s", "sweep.force=true")[0], root)
     assert (root / "notes.txt").read_text() == "mine" and (root / "runs" / "my_analysis.csv").is_file()
+    assert (root / "figures" / "my_talk.png").is_file() and (root / "runs" / "chunk-000099.parquet").is_file()
     # a folder that is not a store is refused, with or without --force
     other = tmp_path / "home"
     other.mkdir()
@@ -382,6 +386,32 @@ def test_force_deletes_only_what_the_store_owns(tmp_path):
         with pytest.raises(ConfigError, match="not a sweep store"):
             run_study(study(tmp_path, "home", f"sweep.force={force}")[0], other)
     assert (other / "thesis.tex").is_file()
+    # nor is a folder holding only a config.yaml of the user's: the store's own comes with a manifest
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.yaml").write_text("my: settings\n")
+    with pytest.raises(ConfigError, match="not a sweep store"):
+        run_study(study(tmp_path, "mine")[0], mine)
+    assert (mine / "config.yaml").read_text() == "my: settings\n"
+
+
+def test_a_hand_edited_chunk_count_is_damage_not_a_smaller_study(tmp_path):
+    cfg, root = study(tmp_path)
+    run_study(cfg, root)
+    path = root / "manifest.json"
+    path.write_text(path.read_text().replace('"chunks": 6', '"chunks": 3'))
+    with pytest.raises(ConfigError, match="damaged, its chunks hold 300 runs of the design's 600") as err:
+        results.load(root)
+    assert "\n" not in str(err.value)
+
+
+def test_a_lost_cells_table_is_made_again_on_the_next_run(tmp_path):
+    cfg, root = study(tmp_path)
+    run_study(cfg, root)
+    want = results.cells(root)
+    (root / "cells.parquet").unlink()
+    assert run_study(cfg, root)["chunks_run"] == 0  # nothing to rerun
+    pd.testing.assert_frame_equal(results.cells(root), want)
 
 
 @pytest.mark.parametrize(

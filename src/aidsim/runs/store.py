@@ -204,7 +204,9 @@ MANIFEST = "manifest.json"
 LOCK = ".lock"
 _SHARD = re.compile(r"chunk-(\d{6,})\.parquet")
 _OWNED_FILES = (MANIFEST, "cells.parquet", "config.yaml")
-_FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+FIGURE_NAME = re.compile(r"(p_accepted|most_likely_response|first_acceptance|p_accepted_lines|p_accepted_by_\w+)\.(png|svg|pdf)")
+"""The files `report.figures.study_figures` draws into a store's `figures/` (tests/test_plots_sweep.py
+keeps the two in step): what --force may delete there, and nothing else."""
 _REQUIRED = {"study": str, "fingerprint": str, "chunk_worlds": int, "chunks": int, "sessions": list, "shards": dict, "design": dict}
 
 
@@ -340,22 +342,27 @@ class Store:
                     shard.unlink(missing_ok=True)
         manifest["shards"] = {k: v for k, v in manifest["shards"].items() if k.isdigit() and int(k) in done}
 
-    def owned(self) -> list[Path]:
-        """The files this store wrote (by its layout): what --force may delete, nothing else."""
+    def owned(self, manifest: dict[str, Any] | None = None) -> list[Path]:
+        """The files this store wrote: what --force may delete, nothing else. With a readable
+        `manifest`, shards only of the chunks it plans; without one, by the store's layout."""
+        chunks = manifest["chunks"] if manifest else None
         out = [self.root / n for n in _OWNED_FILES]
         for table in TABLES:
             folder = self.root / table
             if folder.is_dir():
-                out += [p for p in folder.iterdir() if _SHARD.fullmatch(p.name) or (p.name.startswith(".chunk-") and p.name.endswith(".tmp"))]
+                for p in folder.iterdir():
+                    m = _SHARD.fullmatch(p.name)
+                    if (m and (chunks is None or int(m.group(1)) < chunks)) or (p.name.startswith(".chunk-") and p.name.endswith(".tmp")):
+                        out.append(p)
         figures = self.root / "figures"
         if figures.is_dir():
-            out += [p for p in figures.iterdir() if p.is_file() and p.suffix in _FIGURE_SUFFIXES]
+            out += [p for p in figures.iterdir() if p.is_file() and FIGURE_NAME.fullmatch(p.name)]
         return [p for p in out if p.is_file()]
 
-    def clear(self) -> None:
-        """Forget all results here (for --force): only files of the store's own layout are deleted,
-        then the store's folders if that left them empty."""
-        for path in self.owned():
+    def clear(self, manifest: dict[str, Any] | None = None) -> None:
+        """Forget all results here (for --force): only the files `owned` names are deleted, then the
+        store's folders if that left them empty."""
+        for path in self.owned(manifest):
             path.unlink(missing_ok=True)
         for name in (*TABLES, "figures"):
             with contextlib.suppress(OSError):
@@ -365,7 +372,8 @@ class Store:
         """Entries of a folder without a manifest that aidsim did not write (a non-store folder)."""
         if not self.root.is_dir():
             return []
-        allowed = {LOCK, ".hydra", ".submitit", *_OWNED_FILES, *TABLES, "figures"}
+        # the store's own files come with its manifest: without one, a config.yaml here is the user's
+        allowed = {LOCK, ".hydra", ".submitit", *TABLES, "figures"}
         return sorted(p.name for p in self.root.iterdir() if p.name not in allowed and not p.name.endswith(".log"))
 
     def cells(self) -> pd.DataFrame:
@@ -374,7 +382,7 @@ class Store:
         try:
             return pd.read_parquet(self.root / "cells.parquet")
         except Exception as exc:  # Arrow raises several kinds for a damaged file
-            raise ConfigError(f"{self.root / 'cells.parquet'}: missing or damaged ({type(exc).__name__}); rerun the sweep with --force") from exc
+            raise ConfigError(f"{self.root / 'cells.parquet'}: missing or damaged ({type(exc).__name__}); rerun the sweep to make it again") from exc
 
 
 def stores(path: Path | str) -> list[Store]:
@@ -388,11 +396,21 @@ def stores(path: Path | str) -> list[Store]:
     return [Store(j) for j in jobs]
 
 
+def _rows(record: Any) -> int:
+    """The `runs` rows a chunk's manifest record gives (0 if it gives none)."""
+    rows = (record.get("runs") or {}).get("rows") if isinstance(record, dict) else None
+    return rows if isinstance(rows, int) and not isinstance(rows, bool) else 0
+
+
 def _verified(parts: list[Store]) -> list[tuple[Store, dict[str, Any], list[int]]]:
     out = []
     for s in parts:
         m = s.manifest() or {}
         done = sorted(s.done(m))
+        if done and len(done) == m.get("chunks") and isinstance(m.get("runs"), int):
+            held = sum(_rows(m["shards"][str(c)]) for c in done)
+            if held != m["runs"]:  # a hand-edited chunk count: its chunks hold only part of the design
+                raise ConfigError(f"{s.manifest_path}: damaged, its chunks hold {held:,} runs of the design's {m['runs']:,}; rerun the sweep with --force")
         bad = [(c, s.check_chunk(m, c)) for c in range(m.get("chunks", 0)) if c not in done and str(c) in m.get("shards", {})]
         if len(done) < m.get("chunks", 0):
             damaged = f"; {len(bad)} damaged and left out (chunk {bad[0][0]}: {bad[0][1]})" if bad else ""

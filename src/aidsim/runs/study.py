@@ -130,7 +130,7 @@ def _session(
             old = {}  # damaged: --force may still clear the store's own files
         if old is None:
             _check_folder(st, None)
-        st.clear()
+        st.clear(old or None)
         old = None
     else:
         old = st.manifest()
@@ -173,18 +173,18 @@ def _session(
         "sessions": [],
         "shards": {},
     }
-    if old is None:
-        import numpy as np
-        import pandas as pd
-
-        columns = {k: inferable(v) for k, v in design.columns.items()}
-        store.write_parquet(root / "cells.parquet", pd.DataFrame({"cell": np.arange(len(design)), **columns}))
-        store.write_text(root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     workers = max(1, min(workers, len(todo)))
     session: dict[str, Any] = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "workers": workers, "chunks_resumed": len(done), "code": code}
     manifest["status"] = "running"
     manifest["sessions"].append(session)
-    st.write_manifest(manifest)
+    st.write_manifest(manifest)  # first: a folder holding the store's files has a manifest that says so
+    # the cells and config, in every session: the design fixes them, and one lost or damaged is made again
+    import numpy as np
+    import pandas as pd
+
+    columns = {k: inferable(v) for k, v in design.columns.items()}
+    store.write_parquet(root / "cells.parquet", pd.DataFrame({"cell": np.arange(len(design)), **columns}))
+    store.write_text(root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
 
     worlds = int(plan_worlds(plan)[todo].sum())
     bar = progress_bar(worlds, spec["study"], settings.progress)
