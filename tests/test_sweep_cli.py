@@ -228,3 +228,14 @@ def test_progress_bar_shows_on_a_terminal(tmp_path):
     code, shown = on_a_terminal(*args, "sweep.dir=quiet", "--no-progress", cwd=tmp_path, columns=100)
     assert code == 0, shown
     assert "runs/s]" not in shown and "100%|" not in shown, shown
+
+
+def test_a_refused_sweep_leaves_nothing_behind_but_the_users_files(tmp_path):
+    out = aidsim_sweep("sweep.grid={output.figures:[true,false]}", "sweep.study=g", "replicates=20", cwd=tmp_path)
+    assert out.returncode == 2 and "output.figures: not a setting of the model" in out.stderr and out.stderr.count("\n") == 1
+    assert not (tmp_path / "results").exists()  # Hydra had made results/sweeps/g/.hydra and sweep.log
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    out = aidsim_sweep("sweep.grid={flood.severity:[-1]}", f"sweep.dir={mine}", "replicates=20", cwd=tmp_path)
+    assert out.returncode == 2 and sorted(p.name for p in mine.iterdir()) == ["notes.txt"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -44,7 +44,7 @@ class FitSettings(BaseModel):
     seed: int = Field(ge=0, le=2**32 - 1)
     smoothing: float = Field(gt=0, lt=1)
     workers: int | None = Field(None, ge=1, le=256)
-    anchors: dict[str, float] = Field(default_factory=dict)  # episode -> weight multiplier of its rows
+    anchors: dict[str, Annotated[float, Field(gt=0, le=1_000)]] = Field(default_factory=dict)  # episode -> weight multiplier of its rows
     parameters: dict[str, tuple[float, float]] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -64,6 +64,14 @@ class FitSettings(BaseModel):
             if not lo < hi:
                 raise ValueError(f"calibration.parameters.{key}=[{lo}, {hi}]: allowed: [low, high] with low < high")
         return self
+
+
+def check_anchors(settings: FitSettings, episodes: Sequence[Episode]) -> None:
+    """Every anchored episode is in the library: a misspelt name would be silently unweighted."""
+    names = sorted(e.name for e in episodes)
+    for name in settings.anchors:
+        if name not in names:
+            raise ConfigError(f"calibration.anchors.{name}: unknown episode; available: {', '.join(names)}")
 
 
 PER_EPISODE = (

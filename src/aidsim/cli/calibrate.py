@@ -81,6 +81,7 @@ def _calibrate(cfg: DictConfig) -> None:
     folder = episodes_folder(cfg)
     preset = path_key(cfg, "preset_path") or conf_dir() / "fitted" / "library.yaml"
     episodes = load_episodes(folder)
+    calibration.check_anchors(settings, episodes)
     params = validation.base_params(episodes, settings.seed, extra=calibration.UNFITTED)
     start = time.perf_counter()
     result = calibration.fit(episodes, params, settings, start=calibration.documented_values(params[0], settings))

@@ -13,15 +13,13 @@ Start-up is kept short (experiments/benchmark_startup.py measures it):
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aidsim.cli.guard import guarded, quick_help
-from aidsim.cli.startup import FigureProcess, hydra_app, resume_gc, startup_gc
+from aidsim.cli.startup import FigureProcess, Leftovers, hydra_app, resume_gc, startup_gc
 from aidsim.model.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -132,49 +130,7 @@ def _refuse_reuse(out: Path, cfg: DictConfig) -> None:
         raise ConfigError(f"hydra.run.dir={str(out)!r}: already holds a run ({found[0]}); choose another folder or pass output.overwrite=true")
 
 
-class _Before:
-    """What was on disk before Hydra made the run's folder, so that a failed run removes only what
-    it made: the folders on the way to the run folder that already existed, and the entries of the
-    run folder itself if it did (a user's `hydra.run.dir` may hold their own files)."""
-
-    def __init__(self, argv: Sequence[str]):
-        given = [a.split("=", 1)[1].strip("'\"") for a in argv if a.split("=", 1)[0].lstrip("+") == "hydra.run.dir"]
-        # the default run folder is results/runs/<scenario>/<time>: a new folder under that root
-        root = Path(given[-1]) if given else Path("results/runs")
-        self.dirs = {p for p in (root.absolute(), *root.absolute().parents) if p.is_dir()}
-        if not given and root.is_dir():
-            self.dirs |= {p.absolute() for p in root.iterdir() if p.is_dir()}
-        self.entries = {p.name for p in root.iterdir()} if given and root.is_dir() else set()
-
-    def clean(self, out: Path) -> None:
-        """Remove what this failed run added: in a folder that existed, the entries that did not;
-        else the folder with what Hydra wrote in it (.hydra, the log), and the folders made on the
-        way to it that are then empty."""
-        out = out.absolute()
-        if out in self.dirs:
-            for entry in out.iterdir():
-                if entry.name in self.entries:
-                    continue
-                if entry.is_dir() and not entry.is_symlink():
-                    shutil.rmtree(entry, ignore_errors=True)
-                else:
-                    entry.unlink(missing_ok=True)
-            return
-        for entry in out.iterdir() if out.is_dir() else []:
-            if entry.name == ".hydra" and entry.is_dir():
-                shutil.rmtree(entry, ignore_errors=True)
-            elif entry.suffix == ".log":
-                entry.unlink(missing_ok=True)
-        here = out
-        while here not in self.dirs and here != here.parent:
-            try:
-                here.rmdir()
-            except OSError:
-                break
-            here = here.parent
-
-
-_before: _Before | None = None
+_before: Leftovers | None = None
 
 
 def _titled(params: Params) -> Params:
@@ -257,6 +213,6 @@ def main() -> None:
     global _before
     if quick_help("aidsim", "config", SUMMARY, sys.argv[1:]):
         return
-    _before = _Before(sys.argv[1:])
+    _before = Leftovers(sys.argv[1:], "results/runs", ("hydra.run.dir",))
     with startup_gc():
         guarded(_app(), "aidsim")()

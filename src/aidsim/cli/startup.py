@@ -6,6 +6,9 @@
 - `FigureProcess`: a figure is drawn in a second process that imports matplotlib while this one
   loads Mesa and runs the model.
 
+And `Leftovers`: what Hydra made on disk (the output folder, `.hydra/`, the log) before a command
+that then failed or was refused, so that it can be removed and nothing else.
+
 Like `guard`, this module imports nothing heavy itself.
 """
 
@@ -129,3 +132,45 @@ def hydra_app(task: Callable[[Any], Any], config_dir: Path, config_name: str) ->
             GlobalHydra.instance().clear()
 
     return run
+
+
+class Leftovers:
+    """What was on disk before Hydra made a command's output folder, so that a command that fails
+    or is refused removes what it made and nothing else: the folders on the way to the output
+    folder that already existed, and the entries of the output folder itself if it did (a user's
+    `hydra.run.dir` may hold their own files).
+
+    `keys`: the command-line keys that name the output folder; `default_root`: the folder a
+    default output folder is made in (its own name is new: a time stamp or a study name)."""
+
+    def __init__(self, argv: Sequence[str], default_root: str, keys: Sequence[str]):
+        given = [a.split("=", 1)[1].strip("'\"") for a in argv if "=" in a and a.split("=", 1)[0].lstrip("+") in keys]
+        root = Path(given[-1]) if given else Path(default_root)
+        self.dirs = {p for p in (root.absolute(), *root.absolute().parents) if p.is_dir()}
+        if not given and root.is_dir():
+            self.dirs |= {p.absolute() for p in root.iterdir() if p.is_dir()}
+        self.entries = {p.name for p in root.iterdir()} if given and root.is_dir() else set()
+
+    def clean(self, out: Path) -> None:
+        """Remove what was made: in a folder that existed, the entries that did not; else the folder
+        and the folders made on the way to it, up to the first that existed."""
+        import shutil
+
+        out = out.absolute()
+        if out in self.dirs:
+            for entry in out.iterdir():
+                if entry.name in self.entries:
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+            return
+        shutil.rmtree(out, ignore_errors=True)
+        here = out.parent
+        while here not in self.dirs and here != here.parent:
+            try:
+                here.rmdir()
+            except OSError:
+                break
+            here = here.parent

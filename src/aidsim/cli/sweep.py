@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aidsim.cli.guard import guarded, quick_help
+from aidsim.cli.startup import Leftovers
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -65,7 +66,12 @@ def _sweep(cfg: DictConfig) -> None:
         result = run_study(cfg, root, labels=labels, drop=labels)
     else:
         root = Path(cfg.sweep.dir)
-        result = run_study(cfg, root)
+        try:
+            result = run_study(cfg, root)
+        except BaseException:
+            if _leftovers is not None and not (root / "manifest.json").exists():
+                _leftovers.clean(root)  # refused before the store began: what Hydra made goes too
+            raise
     from aidsim.report.labels import count
 
     rate = f"{result['runs_per_s']:,} runs/s" if result["runs_per_s"] else "nothing left to run"
@@ -122,14 +128,19 @@ def _terminate(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt  # SIGTERM (kill, a scheduler's stop) ends the session like Ctrl-C
 
 
+_leftovers: Leftovers | None = None
+
+
 def main() -> None:
     """`aidsim-sweep`: a Hydra app; `--force` and `--no-progress` are shorthands for
     `sweep.force=true` and `sweep.progress=false`. Ctrl-C and SIGTERM stop it in one line (exit
     130 and 143), keeping finished chunks."""
+    global _leftovers
     if quick_help("aidsim-sweep", "sweep", SUMMARY, sys.argv[1:]):
         return
     from aidsim.runs.workers import warm_up
 
+    _leftovers = Leftovers(sys.argv[1:], "results/sweeps", ("hydra.run.dir", "sweep.dir"))
     warm_up()  # the workers' fork server loads the model while Hydra reads the config
     sys.argv = [_FLAGS.get(a, a) for a in sys.argv]
     previous = signal.signal(signal.SIGTERM, _terminate)

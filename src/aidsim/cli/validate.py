@@ -114,6 +114,7 @@ def _validate(cfg: DictConfig) -> None:
     settings = fit_settings(cfg)  # checked whatever `cv`, so a bad calibration key is never silently ignored
     folder = episodes_folder(cfg)
     episodes = load_episodes(folder)
+    calibration.check_anchors(settings, episodes)
     start = time.perf_counter()
     in_sample = None
     if s.cv == "loeo":  # refits start from the documented rules, as aidsim-calibrate does

@@ -64,7 +64,10 @@ def knob(params: Params, key: str) -> Any:
     """The value of a dotted knob in validated params (typed: floats are floats)."""
     value: Any = params
     for part in key.split("."):
-        value = value[part] if isinstance(value, Mapping) else getattr(value, part)
+        try:
+            value = value[part] if isinstance(value, Mapping) else getattr(value, part)
+        except (KeyError, AttributeError, TypeError):
+            raise ConfigError(f"{key}: not a setting of the model; a sweep varies the model's keys (docs/model.md), not the tools'") from None
     return value.value if hasattr(value, "value") else value  # enums (e.g. channel) as text
 
 

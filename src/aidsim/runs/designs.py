@@ -132,11 +132,14 @@ def study_design(spec: Mapping[str, Any], integer: Collection[str] = ()) -> Desi
     extra = sorted(set(settings) - set(allowed))
     if extra:
         raise ConfigError(unknown_line(f"sweep.sample.{extra[0]}", allowed))
+    seed = settings.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ConfigError(f"sweep.sample.seed={seed!r}: allowed: a whole number from 0 to 2**32-1")
     points = sample(
         settings.get("method", "lhs"),
         settings.get("n", 0),
         settings.get("ranges") or {},
-        seed=settings.get("seed", 0),
+        seed=seed,
         log=settings.get("log") or (),
         integer=integer,
     )
