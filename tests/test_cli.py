@@ -177,3 +177,13 @@ def test_a_second_run_into_a_folder_in_use_is_refused_in_one_line(tmp_path):
         os.close(fd)
     assert done.returncode == 2 and done.stderr.strip().endswith("in use by another aidsim run; wait for it to finish or choose another folder")
     assert not (tmp_path / "responses.parquet").exists()
+
+
+@pytest.mark.parametrize("override", ["dprk.rung_thresholds=[nan,nan,nan]", "dprk.rung_thresholds=[1,inf,3]", "dprk.image_weight=nan", "flood.severity=inf"])
+def test_nan_and_infinity_are_refused_where_a_range_check_would_pass_them(override):
+    from aidsim.model.config import load
+    from aidsim.model.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        load([override])
+    assert "\n" not in str(err.value) and override.split("=")[0].split("[")[0] in str(err.value)

@@ -182,3 +182,20 @@ def test_one_knob_captions_say_only_what_is_drawn(tmp_path):
     fig = figures.knob_lines(inside, "dprk.mobilisation_days")
     assert "2024 value: dotted line" in _texts(fig)
     assert all(line.get_xdata()[0] == 5 for line in (ln for ax in fig.axes for ln in ax.lines if ln.get_linestyle() == ":"))
+
+
+def test_a_text_knob_is_drawn_at_one_position_per_value(tmp_path):
+    one = run(tmp_path, "txt", "replicates=20", "+sweep.grid={actors.russia.channel:[direct,ngo]}")
+    assert [f.name for f in figures.study_figures(one, ("png",))] == ["p_accepted_lines.png"]
+    two = run(tmp_path, "txt2", "replicates=20", "+sweep.grid={actors.russia.channel:[direct,ngo],flood.severity:[1.0,10.0]}")
+    assert len(figures.study_figures(two, ("png",))) == 3
+
+
+def test_a_study_with_no_finished_chunk_has_no_figures_but_one_line(tmp_path):
+    from aidsim.model.errors import ConfigError
+
+    root = run(tmp_path, "cut", "replicates=20", "+sweep.grid={flood.severity:[1.0,10.0]}")
+    for shard in root.glob("*/chunk-*.parquet"):
+        shard.unlink()
+    with pytest.warns(UserWarning, match="incomplete"), pytest.raises(ConfigError, match="no finished chunks yet"):
+        figures.study_figures(root, ("png",))

@@ -346,6 +346,8 @@ def test_damaged_shards_are_refused_on_load_and_redone_on_resume(tmp_path, damag
         (lambda text: "[]", "expected a JSON object"),
         (lambda text: text.replace('"chunks": 6', '"chunks": "six"'), "chunks='six'"),
         (lambda text: text.replace('"chunks": 6', '"chunks": 4'), "plans 4 chunks but the design makes 6"),
+        (lambda text: text.replace('"code": {', '"code": [1], "was": {', 1), "code=\\[1\\] is not a valid dict"),
+        (lambda text: "[" * 100_000 + "]" * 100_000, "nested too deeply"),
     ],
 )
 def test_a_damaged_manifest_is_one_line(tmp_path, edit, message):

@@ -37,9 +37,10 @@ class Channel(StrEnum):
 
 
 class Strict(BaseModel):
-    """Base: unknown keys are errors, values are validated on assignment."""
+    """Base: unknown keys are errors, values are validated on assignment, and no number is nan or
+    infinite (a range check would let nan through: every comparison with it is false)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False)
 
 
 class Flood(Strict):

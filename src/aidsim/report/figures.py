@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 from omegaconf import DictConfig, OmegaConf
 
+from aidsim.model.errors import ConfigError
 from aidsim.model.params import DONORS
 from aidsim.report.labels import is_day_knob, knob_label, knob_name, preset_changes, run_title
 from aidsim.report.style import (
@@ -94,6 +95,8 @@ class StudySummary:
                 .groupby(["cell", "donor", "day", "rung"], observed=True)
                 .size()
             )
+        if not resp:
+            raise ConfigError(f"{self.path}: no finished chunks yet; run or resume the sweep, then draw its figures")
         self.responses = pd.concat(resp).groupby(level=[0, 1, 2], observed=False).sum().unstack("response", fill_value=0)
         self.runs = pd.concat(runs).groupby(level=[0, 1, 2, 3], observed=True).sum()
         self.n = self.runs.groupby(level="cell").sum()
@@ -207,7 +210,7 @@ def index_ticks(values: np.ndarray) -> tuple[list[float], list[str]]:
     """Ticks for an axis of cell indices: each cell's value, or for a log-axis knob (`wants_log`) the
     round values (0.3, 1, 3, 10 ...) at their interpolated positions, within the cells' extent."""
     if not wants_log(values):
-        return list(map(float, range(len(values)))), [f"{v:.3g}" for v in values]
+        return list(map(float, range(len(values)))), [f"{v:.3g}" if isinstance(v, (int, float, np.number)) else str(v) for v in values]
     ticks = [(p, t) for t in round_log_ticks(values[0] / 10, values[-1] * 10) if -0.5 <= (p := _cell_position(values, t)) <= len(values) - 0.5]
     return [p for p, _ in ticks], [f"{t:g}" for _, t in ticks]
 
@@ -319,8 +322,11 @@ def outcome_maps(g: _Grid) -> Figure:
 def knob_lines(s: StudySummary, knob: str, binned: bool = False) -> Figure:
     """P(accepted) per donor against one knob with 95% Wilson intervals, plus time to first
     acceptance and the deepest rung. `binned`: a sampled design, cells pooled into deciles."""
-    x = s.cells[knob].astype(float)
-    logx = wants_log(np.unique(x))
+    column = s.cells[knob]
+    # a text knob (a channel, say) is drawn at one position per value, in the grid's order
+    text = None if pd.api.types.is_numeric_dtype(column) else list(pd.unique(column.astype(str)))
+    x = column.astype(str).map({v: i for i, v in enumerate(text)}).astype(float) if text else column.astype(float)
+    logx = wants_log(np.unique(x)) if not text else False
     if binned:
         edges = np.unique(np.quantile(np.log(x) if logx else x, np.linspace(0, 1, 11)))
         group = pd.Series(np.clip(np.searchsorted(edges, np.log(x) if logx else x, side="right") - 1, 0, len(edges) - 2), index=x.index)
@@ -363,6 +369,8 @@ def knob_lines(s: StudySummary, knob: str, binned: bool = False) -> Figure:
         ax.set_xlabel(knob_label(knob) + (LOG_SCALE if logx else "") + ("\n(deciles of the design)" if binned else ""))
         if logx:
             log_axis(ax)
+        elif text:
+            ax.set_xticks(range(len(text)), text)
         elif is_day_knob(knob):
             ax.set_xlim(*day_limits(x.min() - 0.5, x.max() + 0.5))
         if at is not None:

@@ -193,7 +193,10 @@ def wants_log(values: Iterable[float]) -> bool:
 
     from aidsim.runs.designs import log_spaced
 
-    v = np.sort(np.asarray(list(values), dtype=float))
+    try:
+        v = np.sort(np.asarray(list(values), dtype=float))
+    except (TypeError, ValueError):  # a text knob (a channel, a preset's name)
+        return False
     if len(v) < 2 or v[0] <= 0 or v[-1] / v[0] < LOG_MIN_SPAN:
         return False
     if log_spaced(v.tolist()):

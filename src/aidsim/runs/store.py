@@ -239,14 +239,18 @@ class Store:
         hint = "; pass --force (sweep.force=true) to redo the study"
         try:
             data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"{self.manifest_path}: damaged, not readable JSON ({str(exc).splitlines()[0]}){hint}") from exc
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).splitlines()[0]
+            raise ConfigError(f"{self.manifest_path}: damaged, not readable JSON ({why}){hint}") from exc
         if not isinstance(data, dict):
             raise ConfigError(f"{self.manifest_path}: damaged, expected a JSON object{hint}")
         for key, kind in _REQUIRED.items():
             value = data.get(key)
             if not isinstance(value, kind) or isinstance(value, bool):
                 raise ConfigError(f"{self.manifest_path}: damaged, {key}={value!r} is not a valid {kind.__name__}{hint}")
+        for key in ("code", "provenance"):
+            if key in data and not isinstance(data[key], dict):
+                raise ConfigError(f"{self.manifest_path}: damaged, {key}={data[key]!r} is not a valid dict{hint}")
         if data["chunks"] < 1 or data["chunk_worlds"] < 1:
             raise ConfigError(f"{self.manifest_path}: damaged, chunks={data['chunks']} chunk_worlds={data['chunk_worlds']}{hint}")
         return data
