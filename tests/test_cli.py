@@ -187,3 +187,24 @@ def test_nan_and_infinity_are_refused_where_a_range_check_would_pass_them(overri
     with pytest.raises(ConfigError) as err:
         load([override])
     assert "\n" not in str(err.value) and override.split("=")[0].split("[")[0] in str(err.value)
+
+
+def test_a_config_tree_that_is_not_utf8_is_one_line(tmp_path):
+    import shutil
+
+    from aidsim.model.config import conf_dir
+
+    tree = tmp_path / "conf"
+    shutil.copytree(conf_dir(), tree)
+    with open(tree / "config.yaml", "ab") as f:
+        f.write(b"\xff")
+    done = aidsim("--config-path", str(tree), "replicates=20", f"hydra.run.dir={tmp_path / 'run'}")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "not UTF-8" in done.stderr
+
+
+def test_an_unwritable_run_folder_is_one_line(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    (folder / "run.log").mkdir()  # Hydra's log file cannot be opened (a folder is in its place), even as root
+    done = aidsim("replicates=20", f"hydra.run.dir={folder}")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "run.log: cannot write or read" in done.stderr

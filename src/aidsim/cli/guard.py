@@ -125,6 +125,11 @@ def _hydra_line(exc: Exception, unknown: Callable[[str], str] | None = None) -> 
     if yaml_error:
         return yaml_error
 
+    if isinstance(exc, ValueError) and text.startswith("Unable to configure handler") and isinstance(exc.__cause__, OSError):
+        # Hydra's log file, opened in the output folder before any of our code runs
+        return _os_line(exc.__cause__)
+    if isinstance(exc, UnicodeDecodeError):  # a config file, episode or preset that is not UTF-8
+        return f"a config or episode file is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
     if isinstance(exc, ValueError) and text.startswith("Config group override must be"):
         return f"{text.splitlines()[0]}: a config group (e.g. scenario=...) takes a preset name (`--help` lists them)"
     if isinstance(exc, TypeError) and _raised_in(exc, "hydra/_internal/defaults_list"):

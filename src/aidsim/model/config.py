@@ -82,6 +82,8 @@ def load_yaml[M: BaseModel](path: Path, schema: type[M]) -> M:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)  # JSON's numbers, not YAML 1.1's
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from exc
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'} ({str(exc).splitlines()[0]})") from exc
     if not isinstance(data, dict):
