@@ -13,6 +13,7 @@ Start-up is kept short (experiments/benchmark_startup.py measures it):
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from pathlib import Path
@@ -214,5 +215,18 @@ def main() -> None:
     if quick_help("aidsim", "config", SUMMARY, sys.argv[1:]):
         return
     _before = Leftovers(sys.argv[1:], "results/runs", ("hydra.run.dir",))
-    with startup_gc():
-        guarded(_app(), "aidsim")()
+    got: list[int] = []
+
+    def stop(signum: int, frame: Any) -> None:
+        got.append(signum)
+        raise KeyboardInterrupt  # SIGTERM ends the run like Ctrl-C: what it made is removed
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        with startup_gc():
+            guarded(_app(), "aidsim")()
+    except KeyboardInterrupt:
+        print(f"aidsim: {'stopped (SIGTERM)' if got else 'interrupted'}; nothing of this run is kept", file=sys.stderr)
+        sys.exit(143 if got else 130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -85,6 +85,12 @@ class FigureProcess:
 
 
 def _draw_when_asked(conn: Any, warm_up: Callable[[], None], draw: Callable[..., None]) -> None:
+    import signal
+
+    # Ctrl-C is the command's to answer, and `cancel`'s SIGTERM simply ends this process: neither
+    # prints a traceback from the middle of a drawing
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         warm_up()
         args = conn.recv()

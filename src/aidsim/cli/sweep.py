@@ -147,12 +147,17 @@ def main() -> None:
     got: list[int] = []
 
     def note_term(signum: int, frame: Any) -> None:
+        from aidsim.runs.workers import request_stop
+
         got.append(signum)
+        request_stop()  # should the KeyboardInterrupt below be swallowed, the next chunk stops the session
         _terminate(signum, frame)
 
     signal.signal(signal.SIGTERM, note_term)
     try:
         guarded(_app(), "aidsim-sweep")()
+        if got:  # the signal came as the study finished: still say so, and exit as stopped
+            raise KeyboardInterrupt
     except KeyboardInterrupt:
         how = "stopped (SIGTERM)" if got else "interrupted"
         print(f"aidsim-sweep: {how}; finished chunks are kept: run the same command to resume", file=sys.stderr)

@@ -74,11 +74,27 @@ def _context() -> multiprocessing.context.BaseContext:
 
 def warm_up() -> None:
     """Start the fork server now, without waiting for it, when this machine would run a pool: its
-    imports overlap with the caller's own start-up, and the pool made later reuses it."""
+    imports overlap with the caller's own start-up, and the pool made later reuses it. The server
+    starts with Ctrl-C ignored (an ignored signal stays ignored across exec): a Ctrl-C meant for the
+    command would otherwise print the server's traceback from the middle of its imports."""
     if default_workers() > 1 and _context().get_start_method() == "forkserver":  # _context sets the preload
         from multiprocessing import forkserver
 
-        forkserver.ensure_running()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            forkserver.ensure_running()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+_stop = False
+
+
+def request_stop() -> None:
+    """Ask `execute` to stop at its next result (a signal handler's KeyboardInterrupt can be lost
+    when it lands in code that swallows exceptions, such as an import's cleanup)."""
+    global _stop
+    _stop = True
 
 
 def execute(tasks: Sequence[Any], fn: Any, workers: int) -> Iterable[Any]:
@@ -86,11 +102,16 @@ def execute(tasks: Sequence[Any], fn: Any, workers: int) -> Iterable[Any]:
     workers = max(1, min(workers, len(tasks)))
     if workers == 1:
         for t in tasks:
+            if _stop:
+                raise KeyboardInterrupt
             yield fn(t)
         return
     pool = _context().Pool(workers, initializer=_worker_init, initargs=(os.getpid(),))
     try:
-        yield from pool.imap_unordered(fn, tasks)
+        for result in pool.imap_unordered(fn, tasks):
+            if _stop:
+                raise KeyboardInterrupt
+            yield result
         pool.close()
     finally:
         pool.terminate()
