@@ -103,7 +103,11 @@ def _write_marker(path: Path, text: str) -> None:
 
 
 def _fail(path: Path) -> None:
-    raise OSError(f"{path}: no space left on device")
+    raise OSError(28, "No space left on device", str(path))
+
+
+def _fail_otherwise(path: Path) -> None:
+    raise ValueError(f"{path}: cannot draw")
 
 
 # Numpy's BLAS threads, left running by earlier tests, make Python warn at any fork; they are not
@@ -123,7 +127,12 @@ def test_the_figure_process_draws_what_it_is_handed(tmp_path):
 def test_the_figure_process_reports_its_error_in_one_line(tmp_path):
     figure = FigureProcess(lambda: None, _fail)
     figure.draw(tmp_path / "timeline.png")
-    with pytest.raises(RuntimeError, match=r"^OSError: .*timeline.png: no space left on device$"):
+    with pytest.raises(OSError) as err:  # what the command's guard reports as one line naming the file
+        figure.wait()
+    assert err.value.errno == 28 and err.value.filename == str(tmp_path / "timeline.png")
+    figure = FigureProcess(lambda: None, _fail_otherwise)
+    figure.draw(tmp_path / "timeline.png")
+    with pytest.raises(RuntimeError, match=r"^ValueError: .*timeline.png: cannot draw$"):
         figure.wait()
 
 

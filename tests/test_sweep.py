@@ -520,3 +520,13 @@ def test_warm_up_starts_the_fork_server_that_the_pool_then_uses():
     assert server is not None
     assert set(workers.execute(range(4), _parent, 2)) == {server}
     assert forkserver._forkserver._forkserver_pid == server
+
+
+def test_chunks_too_large_for_memory_are_refused_before_anything_is_written(tmp_path, monkeypatch):
+    from aidsim.runs import resources
+
+    monkeypatch.setattr(resources, "available", lambda: 100_000_000)  # 100 MB: 80 MB usable
+    cfg, root = study(tmp_path, "s", "sweep.chunk_worlds=100000", "replicates=20000", "sweep.workers=1")
+    with pytest.raises(ConfigError, match=r"sweep.chunk_worlds=100,000 x sweep.workers=1: needs about 0.2 GB") as err:
+        run_study(cfg, root)
+    assert "\n" not in str(err.value) and not (root / "manifest.json").exists()

@@ -191,10 +191,12 @@ class Evaluator:
         self.horizon, self.allies = int(base.horizon_days), allies(base)
 
     def _run(self, points: pd.DataFrame, reduce: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
+        from aidsim.runs import resources
         from aidsim.runs.batch import evaluate, progress_bar
 
         cells = [{k: _plain(v) for k, v in row.items()} for row in points.to_dict("records")]
         worlds = int(self.base.replicates)
+        resources.check_batch(min(self.chunk, len(cells)) * worlds, f"replicates={worlds:,} x chunk={self.chunk} points", "use fewer replicates or chunk")
         bar = progress_bar(len(cells) * worlds, self.label, self.progress)
         parts = []
         try:

@@ -68,12 +68,15 @@ class FigureProcess:
         self._conn.send(args)
 
     def wait(self) -> None:
-        """Wait for the drawing; raise its error as this process's own (one line)."""
+        """Wait for the drawing; raise its error as this process's own (one line; a file-system
+        error as an OSError, which the command reports as such)."""
         try:
             error = self._conn.recv()
         except EOFError:
             error = f"the figure process ended with exit code {self._process.exitcode}"
         self._process.join()
+        if isinstance(error, tuple):
+            raise OSError(*error)
         if error:
             raise RuntimeError(error)
 
@@ -98,6 +101,8 @@ def _draw_when_asked(conn: Any, warm_up: Callable[[], None], draw: Callable[...,
         conn.send(None)
     except EOFError:  # the run ended without asking
         return
+    except OSError as exc:  # a full disk, an unwritable folder: the command's one line names the file
+        conn.send((exc.errno, exc.strerror, exc.filename))
     except Exception as exc:
         conn.send(f"{type(exc).__name__}: {exc}")
 

@@ -16,6 +16,10 @@ BYTES_PER_WORLD_DAY = 1_000
 """A recorded `aidsim` run keeps per-world, per-day history of need, offers and responses for every
 donor (~0.6 KB per world-day measured at 1,000 worlds x 60 days), plus headroom."""
 
+BYTES_PER_WORLD = 2_500
+"""One world of a batch run without history (a sweep's chunk, an analysis's points) with its rows
+of the two tables: a 1,000,000-world chunk measured 1.26 GB of resident memory, plus headroom."""
+
 SAFETY = 0.8  # use at most this share of the memory available now
 
 
@@ -55,3 +59,9 @@ def check_worlds(replicates: int, days: int) -> None:
         f"replicates={replicates:,} x horizon_days={days}",
         "use fewer worlds, or aidsim-sweep (it runs them in chunks)",
     )
+
+
+def check_batch(worlds: int, what: str, hint: str) -> None:
+    """Refuse (one line) a batch of `worlds` worlds at once (summed over the processes that hold
+    one each) that would not fit."""
+    check(worlds * BYTES_PER_WORLD, what, hint)

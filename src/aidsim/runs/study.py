@@ -174,6 +174,12 @@ def _session(
         "shards": {},
     }
     workers = max(1, min(workers, len(todo)))
+    largest = int(plan_worlds(plan).max()) if len(plan) else 0
+    resources.check_batch(
+        workers * largest,
+        f"sweep.chunk_worlds={chunk_worlds:,} x sweep.workers={workers}",
+        "set sweep.chunk_worlds lower (chunks of that many worlds are held in memory by each worker), or sweep.workers",
+    )
     session: dict[str, Any] = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "workers": workers, "chunks_resumed": len(done), "code": code}
     manifest["status"] = "running"
     manifest["sessions"].append(session)
