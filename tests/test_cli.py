@@ -208,3 +208,9 @@ def test_an_unwritable_run_folder_is_one_line(tmp_path):
     (folder / "run.log").mkdir()  # Hydra's log file cannot be opened (a folder is in its place), even as root
     done = aidsim("replicates=20", f"hydra.run.dir={folder}")
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "run.log: cannot write or read" in done.stderr
+
+
+@pytest.mark.parametrize("prog, args", [("aidsim-plot", []), ("aidsim-app", ["--port", "abc"])])
+def test_option_errors_of_the_plain_commands_are_one_line(prog, args):
+    done = aidsim(*args, prog=prog)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and done.stderr.startswith(f"{prog}: error: ")

@@ -3,6 +3,7 @@ the store resumes after an interruption to the same data, and bad designs get on
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 
@@ -530,3 +531,18 @@ def test_chunks_too_large_for_memory_are_refused_before_anything_is_written(tmp_
     with pytest.raises(ConfigError, match=r"sweep.chunk_worlds=100,000 x sweep.workers=1: needs about 0.2 GB") as err:
         run_study(cfg, root)
     assert "\n" not in str(err.value) and not (root / "manifest.json").exists()
+
+
+def test_a_zombie_is_seen_as_gone():
+    import subprocess
+    import time
+
+    from aidsim.runs.workers import _zombie
+
+    child = subprocess.Popen(["true"])
+    deadline = time.monotonic() + 10
+    while not _zombie(child.pid) and time.monotonic() < deadline:  # ended, not yet reaped: what a killed command is to its workers
+        time.sleep(0.01)
+    assert _zombie(child.pid)
+    child.wait()
+    assert not _zombie(os.getpid())

@@ -147,3 +147,20 @@ def test_set_up_memory_per_cell_is_small(base):
     tracemalloc.stop()
     assert len(kept) == n and len(kept.params) == 1
     assert held / n < 300, f"{held / n:.0f} bytes per cell"
+
+
+def test_a_grid_can_vary_one_element_of_a_list(tmp_path):
+    from aidsim.model.config import compose
+    from aidsim.model.errors import ConfigError
+    from aidsim.runs import batch
+
+    cfg = compose(["replicates=50"], config_name="sweep")
+    runs, _ = batch.evaluate(cfg, [{"dprk.rung_thresholds.0": 0.5}, {"dprk.rung_thresholds.0": 2.5}])
+    assert sorted(runs["dprk.rung_thresholds.0"].unique()) == [0.5, 2.5]
+    from aidsim.runs.cells import cell_params
+
+    params = cell_params(cfg, {"dprk.rung_thresholds.0": 0.5})
+    base = cell_params(cfg, {})
+    assert params.dprk.rung_thresholds == [0.5, *base.dprk.rung_thresholds[1:]]  # the element set, the others kept
+    with pytest.raises(ConfigError, match="rung_thresholds.5: rung_thresholds has 3 elements"):
+        batch.evaluate(cfg, [{"dprk.rung_thresholds.5": 0.5}])

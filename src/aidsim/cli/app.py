@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import errno
 import os
 import socket
@@ -30,9 +29,10 @@ def _address_problem(host: str, port: int) -> str | None:
 def main(argv: list[str] | None = None) -> None:
     """Start the classroom page; print its address."""
     from aidsim.app import assets
+    from aidsim.cli.guard import one_line_parser
     from aidsim.model.errors import EXIT_BAD_INPUT, ConfigError
 
-    ap = argparse.ArgumentParser(prog="aidsim-app", description="The aidsim classroom page, served from this computer.")
+    ap = one_line_parser("aidsim-app", "The aidsim classroom page, served from this computer.")
     ap.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: reachable from the classroom network)")
     ap.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     args = ap.parse_args(argv)

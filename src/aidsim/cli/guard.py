@@ -13,7 +13,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from aidsim.model.errors import EXIT_BAD_INPUT, ConfigError, plain_name, unknown_key
 
@@ -185,6 +185,19 @@ class _QuietHydraStderr:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
+
+
+def one_line_parser(prog: str, description: str) -> Any:
+    """An argparse parser whose errors are one line (`prog: error: ...`, exit 2), as every other
+    input error of aidsim's; argparse's own prints the usage first."""
+    import argparse
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            print(f"{self.prog}: error: {message} (--help shows the options)", file=sys.stderr)
+            sys.exit(EXIT_BAD_INPUT)
+
+    return Parser(prog=prog, description=description)
 
 
 FOLDER_NAME_KEYS = ("scenario.name", "sweep.study", "study")

@@ -10,13 +10,12 @@ FORMATS = ("png", "svg")
 
 def main(argv: list[str] | None = None) -> None:
     """`aidsim-plot <folder>`: draw a sweep study's figures into <folder>/figures/."""
-    import argparse
     import sys
 
-    from aidsim.cli.guard import guarded
+    from aidsim.cli.guard import guarded, one_line_parser
     from aidsim.model.errors import ConfigError
 
-    parser = argparse.ArgumentParser(prog="aidsim-plot", description="Figures of an aidsim-sweep results folder.")
+    parser = one_line_parser("aidsim-plot", "Figures of an aidsim-sweep results folder.")
     parser.add_argument("folder", help="a study folder, e.g. results/sweeps/tension_x_severity")
     parser.add_argument("--format", nargs="+", default=list(FORMATS), choices=["png", "svg", "pdf"], help="file formats (default: png svg)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)

@@ -56,7 +56,12 @@ def _set(data: Mapping[str, Any], path: Sequence[str], value: Any) -> dict[str, 
     out = dict(data)
     head = path[0]
     inner = out.get(head)
-    out[head] = value if len(path) == 1 else _set(inner if isinstance(inner, Mapping) else {}, path[1:], value)
+    if len(path) == 2 and isinstance(inner, list) and path[1].isdigit():  # one element of a list (a rung threshold)
+        if int(path[1]) >= len(inner):
+            raise ConfigError(f"{head}.{path[1]}: {head} has {len(inner)} elements: allowed: {head}.0 to {head}.{len(inner) - 1}")
+        out[head] = [value if i == int(path[1]) else v for i, v in enumerate(inner)]
+    else:
+        out[head] = value if len(path) == 1 else _set(inner if isinstance(inner, Mapping) else {}, path[1:], value)
     return out
 
 
@@ -65,8 +70,8 @@ def knob(params: Params, key: str) -> Any:
     value: Any = params
     for part in key.split("."):
         try:
-            value = value[part] if isinstance(value, Mapping) else getattr(value, part)
-        except (KeyError, AttributeError, TypeError):
+            value = value[part] if isinstance(value, Mapping) else value[int(part)] if isinstance(value, (list, tuple)) else getattr(value, part)
+        except (KeyError, AttributeError, TypeError, ValueError, IndexError):
             raise ConfigError(f"{key}: not a setting of the model; a sweep varies the model's keys (docs/model.md), not the tools'") from None
     return value.value if hasattr(value, "value") else value  # enums (e.g. channel) as text
 

@@ -43,8 +43,19 @@ def _die_with(main_pid: int) -> None:
                 os._exit(1)
             except PermissionError:  # the pid was reused by another user's process: ours is gone
                 os._exit(1)
+            if _zombie(main_pid):  # killed, not yet reaped by its own parent: gone all the same
+                os._exit(1)
 
     threading.Thread(target=watch, name="aidsim-watch-parent", daemon=True).start()
+
+
+def _zombie(pid: int) -> bool:
+    """Whether `pid` has ended but not been reaped (state Z in /proc; False where there is no /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def default_workers() -> int:
