@@ -130,6 +130,10 @@ def test_aidsim_plot_command(tmp_path):
     assert (
         bad.returncode == 2 and bad.stderr.strip() == f"aidsim-plot: error: {tmp_path}: not a sweep results folder (no manifest.json); run aidsim-sweep first"
     )
+    root = run(tmp_path, "cut", "replicates=20", "sweep.chunk_worlds=20", "+sweep.grid={flood.severity:[1.0,10.0]}")
+    next(root.glob("runs/chunk-*.parquet")).unlink()  # an incomplete study: drawn, and said once, in one line
+    out = subprocess.run([str(bin_dir / "aidsim-plot"), str(root), "--format", "png"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stderr.count("\n") == 1 and out.stderr.startswith(f"aidsim-plot: warning: {root}: study incomplete")
 
 
 def test_a_multirun_grid_marks_the_2024_point_only_where_its_grid_holds_it(tmp_path):

@@ -223,6 +223,10 @@ def guarded(main: Callable[[], Any], prog: str, unknown: Callable[[str], str] | 
     def run() -> None:
         debug = os.environ.get("AIDSIM_DEBUG") == "1"
         os.environ["HYDRA_FULL_ERROR"] = "1"  # let errors reach us instead of Hydra's multi-line report
+        if not debug:  # a warning (an incomplete study) is one line too
+            import warnings
+
+            warnings.formatwarning = lambda message, *_, **__: f"{prog}: warning: {message}\n"
         try:
             if not debug:
                 sys.stderr = _QuietHydraStderr(sys.stderr)

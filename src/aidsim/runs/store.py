@@ -400,6 +400,9 @@ def stores(path: Path | str) -> list[Store]:
     return [Store(j) for j in jobs]
 
 
+_warned: set[str] = set()
+
+
 def _rows(record: Any) -> int:
     """The `runs` rows a chunk's manifest record gives (0 if it gives none)."""
     rows = (record.get("runs") or {}).get("rows") if isinstance(record, dict) else None
@@ -418,7 +421,10 @@ def _verified(parts: list[Store]) -> list[tuple[Store, dict[str, Any], list[int]
         bad = [(c, s.check_chunk(m, c)) for c in range(m.get("chunks", 0)) if c not in done and str(c) in m.get("shards", {})]
         if len(done) < m.get("chunks", 0):
             damaged = f"; {len(bad)} damaged and left out (chunk {bad[0][0]}: {bad[0][1]})" if bad else ""
-            warnings.warn(f"{s.root}: study incomplete ({len(done)} of {m['chunks']} chunks{damaged}); rerun the sweep to finish it", stacklevel=4)
+            said = f"{s.root}: study incomplete ({len(done)} of {m['chunks']} chunks{damaged}); rerun the sweep to finish it"
+            if said not in _warned:  # a reader that loads both tables is told once
+                _warned.add(said)
+                warnings.warn(said, stacklevel=4)
         out.append((s, m, done))
     return out
 
