@@ -214,3 +214,18 @@ def test_an_unwritable_run_folder_is_one_line(tmp_path):
 def test_option_errors_of_the_plain_commands_are_one_line(prog, args):
     done = aidsim(*args, prog=prog)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and done.stderr.startswith(f"{prog}: error: ")
+
+
+REFUSED = [
+    ("aidsim-validate", ["calibration.workers=true"]),
+    ("aidsim-calibrate", ["+calibration.anchors.floods_207=2"]),  # a misspelt episode would be silently unweighted
+    ("aidsim-calibrate", ["calibration.anchors.amnok_2024=-5"]),
+    ("aidsim-analyze", ["sensitivity.sobol_n=100"]),
+]
+
+
+@pytest.mark.parametrize("prog, args", REFUSED)
+def test_a_refused_command_leaves_no_log_folder(tmp_path, prog, args):
+    done = subprocess.run([str(BIN / prog), *args], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert not list(tmp_path.iterdir())  # Hydra had made results/<command>/<time>/ with .hydra/ and a log

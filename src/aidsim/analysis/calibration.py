@@ -66,12 +66,19 @@ class FitSettings(BaseModel):
         return self
 
 
-def check_anchors(settings: FitSettings, episodes: Sequence[Episode]) -> None:
-    """Every anchored episode is in the library: a misspelt name would be silently unweighted."""
+def check_anchors(settings: FitSettings, episodes: Sequence[Episode], library: bool) -> None:
+    """Every anchored episode is among `episodes`: in the shipped library (`library`) a name that
+    is not is an error (a misspelling would be silently unweighted); in a folder of one's own, the
+    shipped anchors may name episodes it lacks, and each such anchor is said to be ignored."""
+    import warnings
+
     names = sorted(e.name for e in episodes)
     for name in settings.anchors:
-        if name not in names:
+        if name in names:
+            continue
+        if library:
             raise ConfigError(f"calibration.anchors.{name}: unknown episode; available: {', '.join(names)}")
+        warnings.warn(f"calibration.anchors.{name}: no such episode in this folder; the anchor is ignored", stacklevel=2)
 
 
 PER_EPISODE = (

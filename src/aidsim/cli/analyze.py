@@ -11,13 +11,14 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from aidsim.analysis.studies import COMMANDS, from_manifest, load_study, run, unknown_setting
-from aidsim.cli.guard import guarded
+from aidsim.cli.guard import guarded, note_output
 from aidsim.model.config import conf_dir
 from aidsim.model.errors import ConfigError
 
 
 @hydra.main(config_path=str(conf_dir()), config_name="analysis/analyze", version_base="1.3")
 def _analyze(cfg: DictConfig) -> None:
+    note_output()
     if cfg.manifest:
         cfg, study = from_manifest(cfg.manifest, cfg.out)
     else:
@@ -69,4 +70,4 @@ def _main() -> None:
     _analyze()
 
 
-main = guarded(_main, "aidsim-analyze", unknown=unknown_setting)
+main = guarded(_main, "aidsim-analyze", unknown=unknown_setting, output_root="results/analysis")

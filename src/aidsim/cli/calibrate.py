@@ -16,7 +16,7 @@ from omegaconf import DictConfig
 
 from aidsim.analysis import calibration, validation
 from aidsim.analysis.episodes import load_episodes
-from aidsim.cli.guard import guarded
+from aidsim.cli.guard import guarded, note_output
 from aidsim.cli.run import output_dir
 from aidsim.cli.validate import check_top_keys, episodes_folder, fit_settings, path_key, unknown_setting
 from aidsim.model.config import conf_dir
@@ -76,12 +76,13 @@ def convergence_figure(fit: calibration.Fit, caption: str, seed: int):  # -> mat
 
 @hydra.main(config_path=str(conf_dir()), config_name="calibrate", version_base="1.3")
 def _calibrate(cfg: DictConfig) -> None:
+    note_output()
     check_top_keys(cfg, "calibrate")
     settings = fit_settings(cfg)
     folder = episodes_folder(cfg)
     preset = path_key(cfg, "preset_path") or conf_dir() / "fitted" / "library.yaml"
     episodes = load_episodes(folder)
-    calibration.check_anchors(settings, episodes)
+    calibration.check_anchors(settings, episodes, library=cfg.episodes_dir is None)
     params = validation.base_params(episodes, settings.seed, extra=calibration.UNFITTED)
     start = time.perf_counter()
     result = calibration.fit(episodes, params, settings, start=calibration.documented_values(params[0], settings))
@@ -117,4 +118,4 @@ def _calibrate(cfg: DictConfig) -> None:
     print(f"nll={result.best_nll:.3f} episodes={len(episodes)} trials={settings.trials * settings.restarts + len(result.refine_trace)} seconds={seconds:.0f}")
 
 
-main = guarded(_calibrate, "aidsim-calibrate", unknown=unknown_setting("calibrate"))
+main = guarded(_calibrate, "aidsim-calibrate", unknown=unknown_setting("calibrate"), output_root="results/calibration")

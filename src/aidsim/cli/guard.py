@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from aidsim.cli.startup import Leftovers
 from aidsim.model.errors import EXIT_BAD_INPUT, ConfigError, plain_name, unknown_key
 
 _HYDRA_OWN = ("--hydra-help", "--config-path", "-cp", "--config-dir", "-cd", "--info", "-i", "--shell-completion", "-sc")
@@ -215,12 +216,35 @@ def check_folder_names(argv: Sequence[str]) -> None:
             plain_name(key, value.strip().strip("'\""))
 
 
-def guarded(main: Callable[[], Any], prog: str, unknown: Callable[[str], str] | None = None) -> Callable[[], None]:
+_output: list[Path] = []
+
+
+def note_output() -> None:
+    """Called first by a command's Hydra task: remember the output folder Hydra has just made, so
+    that `guarded` can remove it if the command then stops on bad input (Hydra forgets it when the
+    task ends)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    _output[:] = [Path(HydraConfig.get().runtime.output_dir)]
+
+
+def _clean_output(leftovers: Leftovers | None) -> None:
+    """Remove what Hydra made for a command that then stopped on bad input (its output folder,
+    `.hydra/`, the log), if it got as far as making one (`note_output`)."""
+    if leftovers is not None and _output:
+        leftovers.clean(_output[0])
+
+
+def guarded(main: Callable[[], Any], prog: str, unknown: Callable[[str], str] | None = None, output_root: str | None = None) -> Callable[[], None]:
     """Wrap a Hydra entry point so that every input error ends as one line and exit code 2.
 
-    `unknown`: the line for an unknown key, for a command whose keys are not the model's."""
+    `unknown`: the line for an unknown key, for a command whose keys are not the model's.
+    `output_root`: where the command's default output folder is made (conf's `hydra.run.dir`);
+    given, a refused command removes what Hydra made for it (`startup.Leftovers`; the task calls
+    `note_output` first)."""
 
     def run() -> None:
+        leftovers = Leftovers(sys.argv[1:], output_root, ("hydra.run.dir",)) if output_root else None
         debug = os.environ.get("AIDSIM_DEBUG") == "1"
         os.environ["HYDRA_FULL_ERROR"] = "1"  # let errors reach us instead of Hydra's multi-line report
         if not debug:  # a warning (an incomplete study) is one line too
@@ -239,6 +263,7 @@ def guarded(main: Callable[[], Any], prog: str, unknown: Callable[[str], str] | 
         except ConfigError as exc:
             if debug:
                 raise
+            _clean_output(leftovers)
             print(f"{prog}: error: {exc}", file=sys.stderr)
             sys.exit(EXIT_BAD_INPUT)
         except OSError as exc:
@@ -250,6 +275,7 @@ def guarded(main: Callable[[], Any], prog: str, unknown: Callable[[str], str] | 
             line = _hydra_line(exc, unknown)
             if line is None or debug:
                 raise
+            _clean_output(leftovers)
             print(f"{prog}: error: {line}", file=sys.stderr)
             sys.exit(EXIT_BAD_INPUT)
         finally:

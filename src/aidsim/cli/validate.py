@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from aidsim.analysis import calibration, validation
 from aidsim.analysis.episodes import load_episodes
-from aidsim.cli.guard import guarded
+from aidsim.cli.guard import guarded, note_output
 from aidsim.cli.run import output_dir
 from aidsim.model.config import conf_dir
 from aidsim.model.errors import ConfigError
@@ -109,12 +109,13 @@ def _interval(lo_hi: tuple[float, float]) -> str:
 
 @hydra.main(config_path=str(conf_dir()), config_name="validate", version_base="1.3")
 def _validate(cfg: DictConfig) -> None:
+    note_output()
     check_top_keys(cfg, "validate")
     s = ValidateSettings.from_config(cfg)
     settings = fit_settings(cfg)  # checked whatever `cv`, so a bad calibration key is never silently ignored
     folder = episodes_folder(cfg)
     episodes = load_episodes(folder)
-    calibration.check_anchors(settings, episodes)
+    calibration.check_anchors(settings, episodes, library=cfg.episodes_dir is None)
     start = time.perf_counter()
     in_sample = None
     if s.cv == "loeo":  # refits start from the documented rules, as aidsim-calibrate does
@@ -160,4 +161,4 @@ def _validate(cfg: DictConfig) -> None:
     print(f"accuracy={h['accuracy']:.3f} brier={h['brier']:.3f} baseline={h['baseline']:.3f} episodes={len(episodes)}")
 
 
-main = guarded(_validate, "aidsim-validate", unknown=unknown_setting("validate"))
+main = guarded(_validate, "aidsim-validate", unknown=unknown_setting("validate"), output_root="results/validation")
