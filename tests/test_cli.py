@@ -229,3 +229,12 @@ def test_a_refused_command_leaves_no_log_folder(tmp_path, prog, args):
     done = subprocess.run([str(BIN / prog), *args], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert not list(tmp_path.iterdir())  # Hydra had made results/<command>/<time>/ with .hydra/ and a log
+
+
+def test_a_refused_rerun_into_a_run_folder_leaves_its_records_as_they_were(tmp_path):
+    out = tmp_path / "run"
+    assert aidsim("replicates=20", f"hydra.run.dir={out}").returncode == 0
+    before = {p.name: p.read_bytes() for p in (out / ".hydra").iterdir()}
+    again = aidsim("replicates=30", f"hydra.run.dir={out}")
+    assert again.returncode == 2 and "already holds a run" in again.stderr
+    assert {p.name: p.read_bytes() for p in (out / ".hydra").iterdir()} == before  # Hydra never got to rewrite them

@@ -16,6 +16,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -123,12 +124,21 @@ def format_summary(summary: pd.DataFrame, runs: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _refuse_reuse(out: Path, cfg: DictConfig) -> None:
-    if (cfg.get("output") or {}).get("overwrite"):
+def _refuse_reuse(out: Path, overwrite: object) -> None:
+    if overwrite is True:
         return
     found = [n for n in RESULT_FILES if (out / n).exists()]
     if found:
         raise ConfigError(f"hydra.run.dir={str(out)!r}: already holds a run ({found[0]}); choose another folder or pass output.overwrite=true")
+
+
+def _refuse_reuse_early(argv: Sequence[str]) -> None:
+    """`_refuse_reuse` for a `hydra.run.dir` named on the command line, before Hydra writes its
+    records (.hydra/) into the folder it would then refuse: the earlier run's stay as they were."""
+    given = [a.split("=", 1)[1].strip("'\"") for a in argv if a.split("=", 1)[0].lstrip("+") == "hydra.run.dir"]
+    overwrite = any(a.split("=", 1)[0].lstrip("+") == "output.overwrite" and a.split("=", 1)[1].strip().lower() == "true" for a in argv if "=" in a)
+    if given:
+        _refuse_reuse(Path(given[-1]), overwrite)
 
 
 _before: Leftovers | None = None
@@ -177,7 +187,7 @@ def _run(cfg: DictConfig) -> None:
     figure: FigureProcess | None = None
     _hold(out)  # held to the end of the process; refused here, the folder is the other run's: nothing is cleaned
     try:
-        _refuse_reuse(out, cfg)
+        _refuse_reuse(out, (cfg.get("output") or {}).get("overwrite"))
         params = _titled(checked_params(cfg))
         from aidsim.report.style import use_names
 
@@ -202,6 +212,12 @@ def _run(cfg: DictConfig) -> None:
     print(f"results: {out}")
 
 
+def _checked_app() -> None:
+    """The app, after the checks that must come before Hydra writes anything."""
+    _refuse_reuse_early(sys.argv[1:])
+    _app()()
+
+
 def _app() -> Any:
     """The Hydra entry point (Hydra is imported only when the command really runs)."""
     from aidsim.model.config import conf_dir
@@ -224,7 +240,7 @@ def main() -> None:
     previous = signal.signal(signal.SIGTERM, stop)
     try:
         with startup_gc():
-            guarded(_app(), "aidsim")()
+            guarded(_checked_app, "aidsim")()
     except KeyboardInterrupt:
         print(f"aidsim: {'stopped (SIGTERM)' if got else 'interrupted'}; nothing of this run is kept", file=sys.stderr)
         sys.exit(143 if got else 130)
