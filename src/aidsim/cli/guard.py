@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from aidsim.cli.startup import Leftovers
+from aidsim.cli.startup import Leftovers, argv_value
 from aidsim.model.errors import EXIT_BAD_INPUT, ConfigError, plain_name, unknown_key
 
 _HYDRA_OWN = ("--hydra-help", "--config-path", "-cp", "--config-dir", "-cd", "--info", "-i", "--shell-completion", "-sc")
@@ -209,11 +209,10 @@ def check_folder_names(argv: Sequence[str]) -> None:
     """Refuse a command line that names a folder-forming key (`FOLDER_NAME_KEYS`) with anything but
     a plain name, before Hydra makes the run's folder from it: `scenario.name=../../x` would put a
     run, or a refused command's logs, anywhere on disk."""
-    for arg in argv:
-        key, eq, value = arg.partition("=")
-        key = key.lstrip("+~")
-        if eq and key in FOLDER_NAME_KEYS:
-            plain_name(key, value.strip().strip("'\""))
+    for key in FOLDER_NAME_KEYS:
+        value = argv_value(argv, (key,))
+        if value is not None:
+            plain_name(key, value.strip())
 
 
 _output: list[Path] = []

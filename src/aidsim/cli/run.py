@@ -13,6 +13,7 @@ Start-up is kept short (experiments/benchmark_startup.py measures it):
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aidsim.cli.guard import guarded, quick_help
-from aidsim.cli.startup import FigureProcess, Leftovers, hydra_app, resume_gc, startup_gc
+from aidsim.cli.startup import FigureProcess, Leftovers, argv_value, hydra_app, resume_gc, startup_gc
 from aidsim.model.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -135,10 +136,9 @@ def _refuse_reuse(out: Path, overwrite: object) -> None:
 def _refuse_reuse_early(argv: Sequence[str]) -> None:
     """`_refuse_reuse` for a `hydra.run.dir` named on the command line, before Hydra writes its
     records (.hydra/) into the folder it would then refuse: the earlier run's stay as they were."""
-    given = [a.split("=", 1)[1].strip("'\"") for a in argv if a.split("=", 1)[0].lstrip("+") == "hydra.run.dir"]
-    overwrite = any(a.split("=", 1)[0].lstrip("+") == "output.overwrite" and a.split("=", 1)[1].strip().lower() == "true" for a in argv if "=" in a)
+    given = argv_value(argv, ("hydra.run.dir",))
     if given:
-        _refuse_reuse(Path(given[-1]), overwrite)
+        _refuse_reuse(Path(given), (argv_value(argv, ("output.overwrite",)) or "").lower() == "true")
 
 
 _before: Leftovers | None = None
@@ -171,7 +171,6 @@ def _hold(out: Path) -> int:
     """Lock the run folder for this run (an flock on the folder itself, freed by the kernel when the
     process ends, however it ends); a second run into the same folder at once gets one line."""
     import fcntl
-    import os
 
     fd = os.open(out, os.O_RDONLY)
     try:
@@ -185,7 +184,7 @@ def _hold(out: Path) -> int:
 def _run(cfg: DictConfig) -> None:
     out = output_dir()
     figure: FigureProcess | None = None
-    _hold(out)  # held to the end of the process; refused here, the folder is the other run's: nothing is cleaned
+    held = _hold(out)  # refused here, the folder is the other run's: nothing is cleaned
     try:
         _refuse_reuse(out, (cfg.get("output") or {}).get("overwrite"))
         params = _titled(checked_params(cfg))
@@ -207,6 +206,8 @@ def _run(cfg: DictConfig) -> None:
         if _before is not None:
             _before.clean(out)
         raise
+    finally:
+        os.close(held)  # the run is over: the folder's lock goes
     print(f"{params.scenario.title or params.scenario.name}: {model.worlds} worlds x {params.horizon_days} days, seed {params.seed} ({seconds:.2f} s)")
     print(format_summary(summary, runs))
     print(f"results: {out}")

@@ -145,6 +145,13 @@ def hydra_app(task: Callable[[Any], Any], config_dir: Path, config_name: str) ->
     return run
 
 
+def argv_value(argv: Sequence[str], keys: Sequence[str]) -> str | None:
+    """The value the command line gives the last of `keys` (`key=value`, `+key=value`, quotes
+    dropped), or None: for the checks that must come before Hydra reads the command line."""
+    found = [a.split("=", 1)[1].strip("'\"") for a in argv if "=" in a and a.split("=", 1)[0].lstrip("+") in keys]
+    return found[-1] if found else None
+
+
 class Leftovers:
     """What was on disk before Hydra made a command's output folder, so that a command that fails
     or is refused removes what it made and nothing else: the folders on the way to the output
@@ -155,8 +162,8 @@ class Leftovers:
     default output folder is made in (its own name is new: a time stamp or a study name)."""
 
     def __init__(self, argv: Sequence[str], default_root: str, keys: Sequence[str]):
-        given = [a.split("=", 1)[1].strip("'\"") for a in argv if "=" in a and a.split("=", 1)[0].lstrip("+") in keys]
-        root = Path(given[-1]) if given else Path(default_root)
+        given = argv_value(argv, keys)
+        root = Path(given) if given else Path(default_root)
         self.dirs = {p for p in (root.absolute(), *root.absolute().parents) if p.is_dir()}
         if not given and root.is_dir():
             self.dirs |= {p.absolute() for p in root.iterdir() if p.is_dir()}
