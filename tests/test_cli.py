@@ -238,3 +238,13 @@ def test_a_refused_rerun_into_a_run_folder_leaves_its_records_as_they_were(tmp_p
     again = aidsim("replicates=30", f"hydra.run.dir={out}")
     assert again.returncode == 2 and "already holds a run" in again.stderr
     assert {p.name: p.read_bytes() for p in (out / ".hydra").iterdir()} == before  # Hydra never got to rewrite them
+
+
+def test_a_console_that_cannot_show_a_letter_gets_an_escape_not_a_traceback(tmp_path):
+    import os
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    done = subprocess.run(
+        [str(BIN / "aidsim"), "scenario.title='Café'", "replicates=20", f"hydra.run.dir={tmp_path / 'run'}"], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 0 and done.stdout.startswith("Caf\\xe9") and "Traceback" not in done.stderr

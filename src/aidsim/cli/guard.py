@@ -246,6 +246,9 @@ def guarded(main: Callable[[], Any], prog: str, unknown: Callable[[str], str] | 
         leftovers = Leftovers(sys.argv[1:], output_root, ("hydra.run.dir",)) if output_root else None
         debug = os.environ.get("AIDSIM_DEBUG") == "1"
         os.environ["HYDRA_FULL_ERROR"] = "1"  # let errors reach us instead of Hydra's multi-line report
+        for stream in (sys.stdout, sys.stderr):  # a console that cannot show "Café" gets "Caf\xe9", not a traceback
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="backslashreplace")
         if not debug:  # a warning (an incomplete study) is one line too
             import warnings
 
