@@ -257,3 +257,9 @@ def test_outcomes_do_not_depend_on_how_points_are_chunked():
     many = studies.Evaluator(base, chunk=2, progress=False, label="t").outcomes(points)
     pd.testing.assert_frame_equal(one, many)
     assert len(one) == 7 and one["p_any_accepted"].between(0, 1).all()
+
+
+def test_the_command_line_knows_every_analysis_there_is():
+    from aidsim.analysis import COMMANDS
+
+    assert tuple(studies.RUNNERS) == COMMANDS

@@ -244,7 +244,6 @@ def test_a_console_that_cannot_show_a_letter_gets_an_escape_not_a_traceback(tmp_
     import os
 
     env = {**os.environ, "PYTHONIOENCODING": "ascii"}
-    done = subprocess.run(
-        [str(BIN / "aidsim"), "scenario.title='Café'", "replicates=20", f"hydra.run.dir={tmp_path / 'run'}"], capture_output=True, text=True, timeout=120, env=env
-    )
+    args = [str(BIN / "aidsim"), "scenario.title='Café'", "replicates=20", f"hydra.run.dir={tmp_path / 'run'}"]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0 and done.stdout.startswith("Caf\\xe9") and "Traceback" not in done.stderr

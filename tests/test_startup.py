@@ -178,8 +178,12 @@ def test_help_imports_neither_hydra_nor_pydantic_nor_the_model(entry, tmp_path):
     assert not found & (HEAVY | {"hydra", "pydantic", "omegaconf"}), found
 
 
-def test_a_bad_key_is_answered_before_the_model_and_its_tables_are_imported(tmp_path):
-    found = _imported_packages("aidsim.cli.run:main", ["flood.severityy=1", f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
+COMMANDS = [f"aidsim.cli.{name}:main" for name in ("run", "sweep", "validate", "calibrate", "analyze")]
+
+
+@pytest.mark.parametrize("entry", COMMANDS)
+def test_a_bad_key_is_answered_before_the_model_and_its_tables_are_imported(tmp_path, entry):
+    found = _imported_packages(entry, ["flood.severityy=1", f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
     assert "hydra" in found  # the override is parsed by Hydra's own grammar
     assert not found & HEAVY, found
     assert not (tmp_path / "run").exists()

@@ -34,12 +34,10 @@ from pydantic import (
 )
 
 from aidsim.model.config import compose, conf_dir, load_yaml
-from aidsim.model.errors import ConfigError, describe, unknown_line
+from aidsim.model.errors import ConfigError, describe
 from aidsim.model.params import DONORS
 from aidsim.runs import designs, store
 from aidsim.runs.tables import RESPONSES
-
-COMMANDS = ("sensitivity", "discover", "whatif")
 
 OUTPUTS: dict[str, tuple[str, str]] = {
     "p_any_accepted": ("P(any aid accepted)", "probability"),
@@ -297,14 +295,6 @@ def check_settings(cfg: DictConfig) -> None:
         raise ConfigError(f"sensitivity.sobol_n={n}: allowed: a power of 2 (e.g. 64, 128, 256)")
     if cfg.command == "discover":
         parse_target(cfg.target, allies(compose([])))
-
-
-def unknown_setting(dotted: str) -> str:
-    """The one line for an override of a key that analyze.yaml does not have."""
-    section = OmegaConf.load(conf_dir() / "analysis" / "analyze.yaml")
-    parent = OmegaConf.select(section, dotted.rpartition(".")[0]) if "." in dotted else section
-    keys = sorted(str(k) for k in parent if k != "hydra") if isinstance(parent, DictConfig) else []
-    return unknown_line(dotted, keys)
 
 
 # --- results folder and manifest ------------------------------------------------------------------

@@ -7,18 +7,19 @@ import time
 from pathlib import Path
 
 import hydra
-import pandas as pd
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from aidsim.analysis.studies import COMMANDS, from_manifest, load_study, run, unknown_setting
+from aidsim.analysis import COMMANDS
 from aidsim.cli.guard import guarded, note_output
 from aidsim.model.config import conf_dir
-from aidsim.model.errors import ConfigError
+from aidsim.model.errors import ConfigError, unknown_line
 
 
 @hydra.main(config_path=str(conf_dir()), config_name="analysis/analyze", version_base="1.3")
 def _analyze(cfg: DictConfig) -> None:
     note_output()
+    from aidsim.analysis.studies import from_manifest, load_study, run  # the analyses load only now: a bad key is answered without them
+
     if cfg.manifest:
         cfg, study = from_manifest(cfg.manifest, cfg.out)
     else:
@@ -31,6 +32,8 @@ def _analyze(cfg: DictConfig) -> None:
 
 def summary_lines(cfg: DictConfig, out: Path) -> str:
     """The console report: the headline of what the command found."""
+    import pandas as pd
+
     if cfg.command == "sensitivity":
         lines = []
         from aidsim.analysis.sensitivity import RARE
@@ -54,6 +57,14 @@ def summary_lines(cfg: DictConfig, out: Path) -> str:
     table = pd.read_csv(out / "whatif.csv")
     width = int(table["change"].str.len().max())
     return "\n".join(f"{r.change:<{width}} P(any accepted)={r.p_any_accepted:.3f} [{r.p_any_low:.3f}, {r.p_any_high:.3f}]" for r in table.itertuples())
+
+
+def unknown_setting(dotted: str) -> str:
+    """The one line for an override of a key that analyze.yaml does not have."""
+    section = OmegaConf.load(conf_dir() / "analysis" / "analyze.yaml")
+    parent = OmegaConf.select(section, dotted.rpartition(".")[0]) if "." in dotted else section
+    keys = sorted(str(k) for k in parent if k != "hydra") if isinstance(parent, DictConfig) else []
+    return unknown_line(dotted, keys)
 
 
 def _argv_command(argv: list[str]) -> list[str]:

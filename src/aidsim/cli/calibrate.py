@@ -14,15 +14,14 @@ from typing import TYPE_CHECKING
 import hydra
 from omegaconf import DictConfig
 
-from aidsim.analysis import calibration, validation
-from aidsim.analysis.episodes import load_episodes
 from aidsim.cli.guard import guarded, note_output
 from aidsim.cli.run import output_dir
 from aidsim.cli.validate import check_top_keys, episodes_folder, fit_settings, path_key, unknown_setting
 from aidsim.model.config import conf_dir
 from aidsim.runs import store
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the analysis (numpy, pandas) loads when the command runs: a bad key is answered without it
+    from aidsim.analysis import calibration
     from aidsim.model.params import Params
 
 
@@ -30,6 +29,8 @@ def preset_text(fit: calibration.Fit, documented: Params, episodes: int, seed: i
     """The `fitted: library` preset: the fitted values, set over the documented rules (`documented`
     fills the rest of a list one element of which was fitted)."""
     from omegaconf import OmegaConf
+
+    from aidsim.analysis import calibration
 
     tree = OmegaConf.create()
     rounded = {key: round(float(value), 4) for key, value in fit.values.items()}
@@ -77,6 +78,9 @@ def convergence_figure(fit: calibration.Fit, caption: str, seed: int):  # -> mat
 @hydra.main(config_path=str(conf_dir()), config_name="calibrate", version_base="1.3")
 def _calibrate(cfg: DictConfig) -> None:
     note_output()
+    from aidsim.analysis import calibration, validation
+    from aidsim.analysis.episodes import load_episodes
+
     check_top_keys(cfg, "calibrate")
     settings = fit_settings(cfg)
     folder = episodes_folder(cfg)

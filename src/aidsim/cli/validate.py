@@ -5,20 +5,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from aidsim.analysis import calibration, validation
-from aidsim.analysis.episodes import load_episodes
 from aidsim.cli.guard import guarded, note_output
 from aidsim.cli.run import output_dir
 from aidsim.model.config import conf_dir
 from aidsim.model.errors import ConfigError
 from aidsim.runs import store
 from aidsim.runs.workers import default_workers
+
+if TYPE_CHECKING:  # the analysis (numpy, pandas) loads when the command runs: a bad key is answered without it
+    from aidsim.analysis import calibration
 
 
 def path_key(cfg: DictConfig, key: str) -> Path | None:
@@ -43,6 +44,8 @@ def unknown_setting(config: str) -> Callable[[str], str]:
 
     def line(dotted: str) -> str:
         if dotted.startswith("calibration."):
+            from aidsim.analysis import calibration
+
             return "calibration." + unknown_key(calibration.FitSettings, dotted.removeprefix("calibration."))
         return unknown_line(dotted, _top_keys(config))
 
@@ -65,6 +68,7 @@ def fit_settings(cfg: DictConfig) -> calibration.FitSettings:
     """The `calibration` section, validated (one-line errors)."""
     from pydantic import ValidationError
 
+    from aidsim.analysis import calibration
     from aidsim.model.errors import bool_for_number, describe
 
     data = OmegaConf.to_container(cfg.calibration, resolve=True)
@@ -110,6 +114,9 @@ def _interval(lo_hi: tuple[float, float]) -> str:
 @hydra.main(config_path=str(conf_dir()), config_name="validate", version_base="1.3")
 def _validate(cfg: DictConfig) -> None:
     note_output()
+    from aidsim.analysis import calibration, validation
+    from aidsim.analysis.episodes import load_episodes
+
     check_top_keys(cfg, "validate")
     s = ValidateSettings.from_config(cfg)
     settings = fit_settings(cfg)  # checked whatever `cv`, so a bad calibration key is never silently ignored
