@@ -176,7 +176,7 @@ def test_a_second_run_into_a_folder_in_use_is_refused_in_one_line(tmp_path):
     finally:
         os.close(fd)
     assert done.returncode == 2 and done.stderr.strip().endswith("in use by another aidsim run; wait for it to finish or choose another folder")
-    assert not (tmp_path / "responses.parquet").exists()
+    assert not (tmp_path / "responses.parquet").exists() and not (tmp_path / ".hydra").exists()  # refused before Hydra wrote there
 
 
 @pytest.mark.parametrize("override", ["dprk.rung_thresholds=[nan,nan,nan]", "dprk.rung_thresholds=[1,inf,3]", "dprk.image_weight=nan", "flood.severity=inf"])

@@ -239,3 +239,19 @@ def test_a_refused_sweep_leaves_nothing_behind_but_the_users_files(tmp_path):
     (mine / "notes.txt").write_text("mine")
     out = aidsim_sweep("sweep.grid={flood.severity:[-1]}", f"sweep.dir={mine}", "replicates=20", cwd=tmp_path)
     assert out.returncode == 2 and sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+
+
+def test_a_store_in_use_is_refused_before_hydra_rewrites_its_records(tmp_path):
+    import fcntl
+    import os
+
+    assert aidsim_sweep("sweep.grid={flood.severity:[1]}", "replicates=10", "sweep.dir=busy", "sweep.plots=false", cwd=tmp_path).returncode == 0
+    records = {p.name: p.read_bytes() for p in (tmp_path / "busy" / ".hydra").iterdir()}
+    fd = os.open(tmp_path / "busy" / ".lock", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # what a session in progress holds
+    try:
+        out = aidsim_sweep("sweep.grid={flood.severity:[1]}", "replicates=20", "sweep.dir=busy", cwd=tmp_path)
+    finally:
+        os.close(fd)
+    assert out.returncode == 2 and "in use by another aidsim-sweep" in out.stderr and out.stderr.count("\n") == 1
+    assert {p.name: p.read_bytes() for p in (tmp_path / "busy" / ".hydra").iterdir()} == records

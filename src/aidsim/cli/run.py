@@ -134,10 +134,12 @@ def _refuse_reuse(out: Path, overwrite: object) -> None:
 
 
 def _refuse_reuse_early(argv: Sequence[str]) -> None:
-    """`_refuse_reuse` for a `hydra.run.dir` named on the command line, before Hydra writes its
-    records (.hydra/) into the folder it would then refuse: the earlier run's stay as they were."""
+    """`_refuse_reuse` and `_hold` for a `hydra.run.dir` named on the command line, before Hydra
+    writes its records (.hydra/) into the folder it would then refuse: the other run's stay as
+    they were."""
     given = argv_value(argv, ("hydra.run.dir",))
-    if given:
+    if given and Path(given).is_dir():
+        _hold(Path(given))  # another run writing there: refused before Hydra rewrites its records
         _refuse_reuse(Path(given), (argv_value(argv, ("output.overwrite",)) or "").lower() == "true")
 
 
@@ -167,24 +169,39 @@ def _import_model() -> None:
     thread.join()
 
 
+_held: dict[Path, int] = {}
+"""Run folders this process has locked (`_hold`), so that a folder locked before Hydra ran is not
+locked again (a second flock by the same process would be refused)."""
+
+
 def _hold(out: Path) -> int:
     """Lock the run folder for this run (an flock on the folder itself, freed by the kernel when the
     process ends, however it ends); a second run into the same folder at once gets one line."""
     import fcntl
 
+    key = out.resolve()
+    if key in _held:
+        return _held[key]
     fd = os.open(out, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
         raise ConfigError(f"hydra.run.dir={str(out)!r}: in use by another aidsim run; wait for it to finish or choose another folder") from None
+    _held[key] = fd
     return fd
+
+
+def _release(out: Path) -> None:
+    fd = _held.pop(out.resolve(), None)
+    if fd is not None:
+        os.close(fd)  # the run is over: the folder's lock goes
 
 
 def _run(cfg: DictConfig) -> None:
     out = output_dir()
     figure: FigureProcess | None = None
-    held = _hold(out)  # refused here, the folder is the other run's: nothing is cleaned
+    _hold(out)  # refused here, the folder is the other run's: nothing is cleaned
     try:
         _refuse_reuse(out, (cfg.get("output") or {}).get("overwrite"))
         params = _titled(checked_params(cfg))
@@ -207,7 +224,7 @@ def _run(cfg: DictConfig) -> None:
             _before.clean(out)
         raise
     finally:
-        os.close(held)  # the run is over: the folder's lock goes
+        _release(out)
     print(f"{params.scenario.title or params.scenario.name}: {model.worlds} worlds x {params.horizon_days} days, seed {params.seed} ({seconds:.2f} s)")
     print(format_summary(summary, runs))
     print(f"results: {out}")

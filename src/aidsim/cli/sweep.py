@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aidsim.cli.guard import guarded, quick_help
-from aidsim.cli.startup import Leftovers
+from aidsim.cli.startup import Leftovers, argv_value
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -131,6 +131,27 @@ def _terminate(signum: int, frame: Any) -> None:
 _leftovers: Leftovers | None = None
 
 
+def _named_store(argv: list[str]) -> Path | None:
+    """The store a command line names (`sweep.dir`, or `sweep.study` under results/sweeps/); None
+    if its folder comes from a config file."""
+    from aidsim.model.errors import is_plain_name
+
+    folder = argv_value(argv, ("hydra.run.dir", "sweep.dir"))
+    study = argv_value(argv, ("sweep.study",))
+    return Path(folder) if folder else Path("results/sweeps") / study if study and is_plain_name(study) else None
+
+
+def _checked_app() -> None:
+    """The app, after the checks that must come before Hydra writes its records (.hydra/) into the
+    store's folder: a store another session holds is refused here, its records untouched."""
+    from aidsim.runs.store import Store
+
+    root = _named_store(sys.argv[1:])
+    if root is not None:
+        Store(root).check_free()
+    _app()()
+
+
 def main() -> None:
     """`aidsim-sweep`: a Hydra app; `--force` and `--no-progress` are shorthands for
     `sweep.force=true` and `sweep.progress=false`. Ctrl-C and SIGTERM stop it in one line (exit
@@ -155,7 +176,7 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, note_term)
     try:
-        guarded(_app(), "aidsim-sweep")()
+        guarded(_checked_app, "aidsim-sweep")()
         if got:  # the signal came as the study finished: still say so, and exit as stopped
             raise KeyboardInterrupt
     except KeyboardInterrupt:

@@ -263,16 +263,8 @@ class Store:
     def lock(self, what: str = "sweep.dir") -> Iterator[None]:
         """Hold the store for this session: a second session gets a one-line refusal. The lock is
         an flock on `.lock`, so the kernel frees it when the holder dies, even by kill -9."""
-        import fcntl
-
         self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, _MODE)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise StoreBusy(f"{what}={str(self.root)!r}: in use by another aidsim-sweep ({holder}); wait for it to finish or stop it") from None
+        fd = self._take(os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, _MODE), what)
         os.ftruncate(fd, 0)
         stamp = f"pid {os.getpid()} on {socket.gethostname()}, since {datetime.now(UTC).isoformat(timespec='seconds')}"
         os.pwrite(fd, stamp.encode(), 0)
@@ -283,6 +275,27 @@ class Store:
             self._lock_fd = None
             os.ftruncate(fd, 0)
             os.close(fd)  # closing releases the flock; the empty file stays (removing it would race)
+
+    def _take(self, fd: int, what: str) -> int:
+        """Take the flock on the open `.lock` file `fd`, or close it and refuse in one line."""
+        import fcntl
+
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise StoreBusy(f"{what}={str(self.root)!r}: in use by another aidsim-sweep ({holder}); wait for it to finish or stop it") from None
+        return fd
+
+    def check_free(self, what: str = "sweep.dir") -> None:
+        """Refuse now, in `lock`'s one line, if another session holds the store; make nothing.
+        For a command to ask before Hydra writes its records into the store's folder."""
+        try:
+            fd = os.open(self.root / LOCK, os.O_RDWR)
+        except OSError:
+            return  # no lock file: no session has ever held it
+        os.close(self._take(fd, what))  # closing releases it at once
 
     # -- shards -----------------------------------------------------------------------------
     def shard(self, table: str, chunk: int) -> Path:
