@@ -255,3 +255,9 @@ def test_a_store_in_use_is_refused_before_hydra_rewrites_its_records(tmp_path):
         os.close(fd)
     assert out.returncode == 2 and "in use by another aidsim-sweep" in out.stderr and out.stderr.count("\n") == 1
     assert {p.name: p.read_bytes() for p in (tmp_path / "busy" / ".hydra").iterdir()} == records
+
+
+def test_a_bad_value_in_a_multirun_sweep_is_refused_before_any_job_runs(tmp_path):
+    out = aidsim_sweep("-m", "flood.severity=1,-2", "replicates=10", "sweep.study=mm", "sweep.workers=1", cwd=tmp_path)
+    assert out.returncode == 2 and out.stderr.strip() == "aidsim-sweep: error: flood.severity=-2: allowed: a number > 0 and <= 1000"
+    assert not (tmp_path / "results").exists()  # job 1 did not run first

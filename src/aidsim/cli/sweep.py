@@ -149,7 +149,39 @@ def _checked_app() -> None:
     root = _named_store(sys.argv[1:])
     if root is not None:
         Store(root).check_free()
+    if any(a in ("-m", "--multirun") for a in sys.argv[1:]):
+        _check_swept_values(sys.argv[1:])
     _app()()
+
+
+def _check_swept_values(argv: list[str]) -> None:
+    """Every value a `-m` sweep gives a model key, each checked on the study's base config before
+    the first job runs: otherwise job 1 runs and fills its store before job 2's bad value is
+    refused. (Values that are only wrong in combination are still refused by their job.)"""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import ValueType
+    from omegaconf import OmegaConf
+
+    from aidsim.model.config import compose, conf_dir
+    from aidsim.runs.cells import RUNTIME_KEYS, cell_params
+
+    overrides = [a for a in argv if not a.startswith("-")]
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    swept = [o for o in parsed if o.is_sweep_override() and o.value_type != ValueType.GLOB_CHOICE_SWEEP]
+    groups = {p.name for p in conf_dir().iterdir() if p.is_dir()}
+
+    def is_model_key(key: str) -> bool:  # not a preset choice (`flood=minor`), nor a tool's or Hydra's key
+        return "/" not in key and not ("." not in key and key in groups) and key.split(".")[0] not in ("hydra", "sweep", "output", "launcher")
+
+    model = [o for o in swept if is_model_key(o.key_or_group)]
+    if not model:
+        return
+    composed = compose([a for a, o in zip(overrides, parsed, strict=True) if not o.is_sweep_override()], config_name="sweep")
+    # the model's part only: the tools' sections may interpolate Hydra's own config, not set yet
+    base = OmegaConf.masked_copy(composed, [k for k in composed if k not in RUNTIME_KEYS])
+    for o in model:
+        for value in o.sweep_iterator():
+            cell_params(base, {o.key_or_group: value})
 
 
 def main() -> None:
