@@ -247,3 +247,18 @@ def test_a_console_that_cannot_show_a_letter_gets_an_escape_not_a_traceback(tmp_
     args = [str(BIN / "aidsim"), "scenario.title='Café'", "replicates=20", f"hydra.run.dir={tmp_path / 'run'}"]
     done = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0 and done.stdout.startswith("Caf\\xe9") and "Traceback" not in done.stderr
+
+
+def test_a_run_stopped_by_sigterm_says_so_in_one_line_and_leaves_nothing(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen([str(BIN / "aidsim"), "replicates=2000", f"hydra.run.dir={out}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (out / ".hydra").is_dir() and time.monotonic() < deadline:  # Hydra has made the folder: Mesa's import is still to come
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and err == "aidsim: stopped (SIGTERM); nothing of this run is kept\n"
+    assert not out.exists()

@@ -144,6 +144,7 @@ def _refuse_reuse_early(argv: Sequence[str]) -> None:
 
 
 _before: Leftovers | None = None
+_finished: list[Path] = []  # the run's folder once all is written: a late Ctrl-C must not remove it
 
 
 def _titled(params: Params) -> Params:
@@ -228,6 +229,7 @@ def _run(cfg: DictConfig) -> None:
     print(f"{params.scenario.title or params.scenario.name}: {model.worlds} worlds x {params.horizon_days} days, seed {params.seed} ({seconds:.2f} s)")
     print(format_summary(summary, runs))
     print(f"results: {out}")
+    _finished.append(out)
 
 
 def _checked_app() -> None:
@@ -260,7 +262,13 @@ def main() -> None:
         with startup_gc():
             guarded(_checked_app, "aidsim")()
     except KeyboardInterrupt:
-        print(f"aidsim: {'stopped (SIGTERM)' if got else 'interrupted'}; nothing of this run is kept", file=sys.stderr)
+        how = "stopped (SIGTERM)" if got else "interrupted"
+        if _finished:
+            print(f"aidsim: {how} after the run was written; it is kept: {_finished[0]}", file=sys.stderr)
+            sys.exit(143 if got else 130)
+        if _before is not None and _before.named is not None:  # stopped before the run began: what Hydra made goes too
+            _before.clean(_before.named)
+        print(f"aidsim: {how}; nothing of this run is kept", file=sys.stderr)
         sys.exit(143 if got else 130)
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -163,6 +163,8 @@ class Leftovers:
 
     def __init__(self, argv: Sequence[str], default_root: str, keys: Sequence[str]):
         given = argv_value(argv, keys)
+        self.named = Path(given) if given else None
+        """The output folder the command line names, if it does (else Hydra picks it later)."""
         root = Path(given) if given else Path(default_root)
         self.dirs = {p for p in (root.absolute(), *root.absolute().parents) if p.is_dir()}
         if not given and root.is_dir():
