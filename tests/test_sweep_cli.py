@@ -239,6 +239,12 @@ def test_a_refused_sweep_leaves_nothing_behind_but_the_users_files(tmp_path):
     (mine / "notes.txt").write_text("mine")
     out = aidsim_sweep("sweep.grid={flood.severity:[-1]}", f"sweep.dir={mine}", "replicates=20", cwd=tmp_path)
     assert out.returncode == 2 and sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+    # the same folder reached by its study name under the default root
+    study = tmp_path / "results" / "sweeps" / "mine"
+    study.mkdir(parents=True)
+    (study / "notes.txt").write_text("mine")
+    out = aidsim_sweep("sweep.grid={flood.severity:[-1]}", "sweep.study=mine", "replicates=20", cwd=tmp_path)
+    assert out.returncode == 2 and sorted(p.name for p in study.iterdir()) == ["notes.txt"]
 
 
 def test_a_store_in_use_is_refused_before_hydra_rewrites_its_records(tmp_path):

@@ -165,11 +165,13 @@ class Leftovers:
         given = argv_value(argv, keys)
         self.named = Path(given) if given else None
         """The output folder the command line names, if it does (else Hydra picks it later)."""
-        root = Path(given) if given else Path(default_root)
-        self.dirs = {p for p in (root.absolute(), *root.absolute().parents) if p.is_dir()}
-        if not given and root.is_dir():
-            self.dirs |= {p.absolute() for p in root.iterdir() if p.is_dir()}
-        self.entries = {p.name for p in root.iterdir()} if given and root.is_dir() else set()
+        root = (Path(given) if given else Path(default_root)).absolute()
+        self.dirs = {p for p in (root, *root.parents) if p.is_dir()}
+        # what each folder the output may turn out to be held already: the named one, or each of
+        # the default root's (a study's folder, say, that holds files of the user's)
+        candidates = [root] if given else [p for p in root.iterdir() if p.is_dir()] if root.is_dir() else []
+        self.entries = {p.absolute(): {e.name for e in p.iterdir()} for p in candidates if p.is_dir()}
+        self.dirs |= set(self.entries)
 
     def clean(self, out: Path) -> None:
         """Remove what was made: in a folder that existed, the entries that did not; else the folder
@@ -178,8 +180,11 @@ class Leftovers:
 
         out = out.absolute()
         if out in self.dirs:
+            kept = self.entries.get(out)
+            if kept is None:  # a folder further up, whose entries were not looked at: leave it be
+                return
             for entry in out.iterdir():
-                if entry.name in self.entries:
+                if entry.name in kept:
                     continue
                 if entry.is_dir() and not entry.is_symlink():
                     shutil.rmtree(entry, ignore_errors=True)
