@@ -546,3 +546,15 @@ def test_a_zombie_is_seen_as_gone():
     assert _zombie(child.pid)
     child.wait()
     assert not _zombie(os.getpid())
+
+
+def test_a_forced_rerun_too_large_for_memory_deletes_nothing(tmp_path, monkeypatch):
+    from aidsim.runs import resources
+
+    cfg, root = study(tmp_path)
+    run_study(cfg, root)
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    monkeypatch.setattr(resources, "available", lambda: 200_000)  # 0.2 MB: the cells fit, no chunk does
+    with pytest.raises(ConfigError, match="sweep.chunk_worlds"):
+        run_study(study(tmp_path, "s", "sweep.force=true")[0], root)
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before and results.Store(root).manifest()["status"] == "complete"

@@ -162,16 +162,17 @@ def _check_swept_values(argv: list[str]) -> None:
     from hydra.core.override_parser.types import ValueType
     from omegaconf import OmegaConf
 
-    from aidsim.model.config import compose, conf_dir
+    from aidsim.model.config import compose, groups
     from aidsim.runs.cells import RUNTIME_KEYS, cell_params
 
+    if any(a.split("=")[0] in ("--config-path", "-cp", "--config-dir", "-cd") for a in argv):
+        return  # a config tree of the user's: its jobs check their values
     overrides = [a for a in argv if not a.startswith("-")]
     parsed = OverridesParser.create().parse_overrides(overrides)
     swept = [o for o in parsed if o.is_sweep_override() and o.value_type != ValueType.GLOB_CHOICE_SWEEP]
-    groups = {p.name for p in conf_dir().iterdir() if p.is_dir()}
 
     def is_model_key(key: str) -> bool:  # not a preset choice (`flood=minor`), nor a tool's or Hydra's key
-        return "/" not in key and not ("." not in key and key in groups) and key.split(".")[0] not in ("hydra", "sweep", "output", "launcher")
+        return "/" not in key and not ("." not in key and key in groups()) and key.split(".")[0] not in RUNTIME_KEYS
 
     model = [o for o in swept if is_model_key(o.key_or_group)]
     if not model:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,6 +59,12 @@ def compose(overrides: Sequence[str] = (), config_name: str = "config", hydra: b
 def load(overrides: Sequence[str] = ()) -> Params:
     """Params for a scenario given as Hydra overrides, e.g. `load(["scenario=floods_2007"])`."""
     return to_params(compose(overrides))
+
+
+@functools.cache
+def groups() -> frozenset[str]:
+    """The config groups (folders of presets) of the config tree (read once)."""
+    return frozenset(p.name for p in conf_dir().iterdir() if p.is_dir())
 
 
 def presets(group: str) -> list[str]:

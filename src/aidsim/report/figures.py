@@ -169,7 +169,7 @@ def _unoverridden(job_overrides: dict[str, Any], keys: list[str]) -> dict[str, A
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from aidsim.model.config import compose, presets
+    from aidsim.model.config import compose, groups
 
     if not keys:
         return {}
@@ -177,7 +177,7 @@ def _unoverridden(job_overrides: dict[str, Any], keys: list[str]) -> dict[str, A
     for key, value in job_overrides.items():
         if key in keys:
             continue
-        if "." not in key and isinstance(value, str) and presets(key):
+        if "." not in key and isinstance(value, str) and key in groups():
             overrides.append(f"{key}={value}")  # a preset of a config group
         elif isinstance(value, (bool, int, float, str)):
             overrides.append(f"++{key}={json.dumps(value)}")  # JSON scalars are Hydra values too

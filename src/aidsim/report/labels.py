@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable, Mapping
-from functools import cache
 from typing import Any
 
+from aidsim.model.config import groups
 from aidsim.model.params import _RUNTIME_KEYS
 from aidsim.report.style import donor_label
 
@@ -61,14 +61,6 @@ differ from today's preset in every fitted weight)."""
 
 _NOT_THE_WORLD = frozenset(_RUNTIME_KEYS) | {"replicates", "seed", "scenario", "launcher", "experiment"}
 """Top-level keys that steer the tools or pick the run, not the world; the scenario heads the title."""
-
-
-@cache
-def _groups() -> frozenset[str]:
-    """The config groups (folders of presets) of the config tree."""
-    from aidsim.model.config import conf_dir
-
-    return frozenset(p.name for p in conf_dir().iterdir() if p.is_dir())
 
 
 def count(n: int, noun: str) -> str:
@@ -113,7 +105,7 @@ def setting(key: str, value: object) -> str:
     name = knob_name(key)
     if isinstance(value, (list, tuple, dict)):  # a whole list (e.g. the events) compared with the preset's
         return f"{name} changed"
-    if "." not in key and key in _groups():
+    if "." not in key and key in groups():
         return f"{key} preset {value}"
     if isinstance(value, str) and value.lower() in ("true", "false"):  # a command line's flag, as Hydra reads it
         value = value.lower() == "true"
@@ -189,7 +181,7 @@ def changed_settings(config: Any, reference: Any, exclude: Collection[str] = ())
 def group_choices(choices: Mapping[str, Any]) -> dict[str, str]:
     """The presets picked for the world's config groups (seoul, events, flood ...) among Hydra's
     runtime choices; not the scenario, the experiment, the launcher or Hydra's own groups."""
-    return {g: str(c) for g, c in choices.items() if c is not None and g in _groups() and _names_the_world(g)}
+    return {g: str(c) for g, c in choices.items() if c is not None and g in groups() and _names_the_world(g)}
 
 
 def preset_changes(config: Mapping[str, Any], exclude: Collection[str] = (), choices: Mapping[str, Any] | None = None) -> dict[str, Any]:

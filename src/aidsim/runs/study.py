@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -27,6 +27,9 @@ from aidsim.runs.cells import BLOCK, Cells, inferable, model_dict, plan_worlds
 from aidsim.runs.settings import SweepSettings
 from aidsim.runs.store import Store
 from aidsim.runs.workers import default_workers, execute
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MANIFEST_EVERY_S = 1.0
 """How often a running session saves the manifest (and at the end): a kill -9 loses the records
@@ -102,6 +105,16 @@ def run_study(cfg: DictConfig, root: Path, labels: Mapping[str, Any] | None = No
         raise
 
 
+def _check_memory(plan: np.ndarray, chunk_worlds: int, workers: int) -> None:
+    """Refuse (one line) chunks that would not fit in memory, each worker holding one at a time."""
+    n = max(1, min(workers, len(plan)))
+    resources.check_batch(
+        n * (int(plan_worlds(plan).max()) if len(plan) else 0),
+        f"sweep.chunk_worlds={chunk_worlds:,} x sweep.workers={n}",
+        "set sweep.chunk_worlds lower (chunks of that many worlds are held in memory by each worker), or sweep.workers",
+    )
+
+
 def _remove_if_empty(root: Path) -> None:
     try:
         (root / store.LOCK).unlink(missing_ok=True)
@@ -130,6 +143,7 @@ def _session(
             old = {}  # damaged: --force may still clear the store's own files
         if old is None:
             _check_folder(st, None)
+        _check_memory(design.plan(chunk_worlds), chunk_worlds, workers)  # before anything is deleted
         st.clear(old or None)
         old = None
     else:
@@ -148,6 +162,8 @@ def _session(
             )
         chunk_worlds = old["chunk_worlds"]  # resume with the original chunk plan
     plan = design.plan(chunk_worlds)
+    if not settings.force:
+        _check_memory(plan, chunk_worlds, workers)
     chunks = Lazy(len(plan), functools.partial(design.chunk, plan))
     if old is not None and old["chunks"] != len(chunks):
         raise ConfigError(f"{st.manifest_path}: damaged, it plans {old['chunks']} chunks but the design makes {len(chunks)}; pass --force to redo the study")
@@ -174,12 +190,6 @@ def _session(
         "shards": {},
     }
     workers = max(1, min(workers, len(todo)))
-    largest = int(plan_worlds(plan).max()) if len(plan) else 0
-    resources.check_batch(
-        workers * largest,
-        f"sweep.chunk_worlds={chunk_worlds:,} x sweep.workers={workers}",
-        "set sweep.chunk_worlds lower (chunks of that many worlds are held in memory by each worker), or sweep.workers",
-    )
     session: dict[str, Any] = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "workers": workers, "chunks_resumed": len(done), "code": code}
     manifest["status"] = "running"
     manifest["sessions"].append(session)
